@@ -1,0 +1,318 @@
+"""The routing engine: indexes of waiting contacts and ready agents, and the two decisions.
+
+* a contact arrives → the best ready agent of its queue, by the queue's strategy;
+* an agent frees up → the best waiting contact across all her queues: the highest *effective*
+  priority first, then the longest waiting, then arrival order. Deterministic.
+
+Effective priority = base priority + ageing_per_minute × minutes waited. Within one queue all
+contacts age at the same rate, so their order never changes while they wait and a sorted list keyed
+by (−(base − rate·enqueued/60), enqueued, seq) stays valid: every decision costs O(q · log n) for an
+agent in q queues, independent of how many contacts wait.
+
+Contacts live in one of three places: the queue's open list (anyone in the queue may take it), the
+queue's filtered list (an agent expression or agents who rejected it restrict who may), or one
+agent's personal list (reserved for her: preferred agent, transfer to an agent). Filtered lists are
+scanned; they hold the few contacts with restrictions.
+
+Ready agents per queue are sorted by (total load, strategy key…, agent id): idle agents first, so
+a voice contact (which needs an agent with no load) stops at the first element when none is idle.
+
+This module does no I/O and knows nothing of time except the numbers it is given (epoch seconds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from sortedcontainers import SortedList
+
+from .agents import Medium, medium_is_free
+from .ids import AgentId, InteractionId, QueueId
+from .queues import Queue, Strategy
+
+AgentPredicate = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(slots=True, eq=False)
+class WaitingEntry:
+    """A contact waiting in a queue, as the engine sees it."""
+
+    interaction_id: InteractionId
+    queue_id: QueueId
+    medium: Medium
+    priority: float  # base: the contact's priority plus the queue's
+    enqueued: float  # epoch seconds of the first enqueue
+    seq: int
+    agent_filter: AgentPredicate | None = None
+    excluded: frozenset[AgentId] = frozenset()
+    only_agent: AgentId | None = None
+    env: dict[str, Any] = field(default_factory=dict)  # interaction side of agent expressions
+    key: tuple[float, float, int, str] = (0.0, 0.0, 0, "")
+
+    def allows(self, agent: "RoutingAgent") -> bool:
+        if agent.agent_id in self.excluded:
+            return False
+        if self.only_agent is not None and self.only_agent != agent.agent_id:
+            return False
+        if self.agent_filter is not None:
+            return bool(self.agent_filter({**self.env, "agent": agent.env}))
+        return True
+
+    @property
+    def restricted(self) -> bool:
+        return self.agent_filter is not None or bool(self.excluded)
+
+
+@dataclass(slots=True, eq=False)
+class RoutingAgent:
+    """What the engine needs to know of an agent; the owner mutates it, then calls refresh."""
+
+    agent_id: AgentId
+    skills: dict[str, int]
+    languages: frozenset[str]
+    capacity: dict[Medium, int]
+    load: dict[Medium, int] = field(default_factory=dict)
+    accepting: bool = False  # present and available, with no offer outstanding
+    idle_since: float = 0.0
+    contacts_today: int = 0
+    score: float = 0.0
+    last_offered: dict[QueueId, float] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)  # the `agent` root of agent expressions
+
+    def ready_for(self, medium: Medium) -> bool:
+        return self.accepting and medium_is_free(self.load, self.capacity, medium)
+
+    @property
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+
+def _agent_key(queue: Queue, agent: RoutingAgent) -> tuple:
+    s = queue.strategy
+    if s is Strategy.MOST_SKILLED:
+        middle: tuple = (-agent.skills.get(queue.main_skill or "", 0), agent.idle_since)
+    elif s is Strategy.ROUND_ROBIN:
+        middle = (agent.last_offered.get(queue.id, 0.0), agent.idle_since)
+    elif s is Strategy.FEWEST_CONTACTS:
+        middle = (agent.contacts_today, agent.idle_since)
+    elif s is Strategy.PERFORMANCE:
+        middle = (-agent.score, agent.idle_since)
+    else:  # longest idle; ring-all and preferred agent fall back to it
+        middle = (agent.idle_since,)
+    return (agent.total_load, *middle, agent.agent_id)
+
+
+class RoutingEngine:
+    def __init__(self) -> None:
+        self.queues: dict[QueueId, Queue] = {}
+        self._open: dict[tuple[QueueId, Medium], SortedList] = {}
+        self._filtered: dict[tuple[QueueId, Medium], SortedList] = {}
+        self._personal: dict[AgentId, SortedList] = {}
+        self._entries: dict[InteractionId, WaitingEntry] = {}
+        self._ready: dict[QueueId, SortedList] = {}
+        self._agents: dict[AgentId, RoutingAgent] = {}
+        self._members: dict[AgentId, tuple[QueueId, ...]] = {}
+        self._ready_keys: dict[AgentId, dict[QueueId, tuple]] = {}
+
+    # ---- queues -----------------------------------------------------------------------------
+    def set_queue(self, queue: Queue) -> None:
+        """Add or change a queue. Membership of every agent is recomputed (O(agents))."""
+        old = self.queues.get(queue.id)
+        waiting = list(self.waiting_in(queue.id)) if old is not None else []
+        for entry in waiting:
+            self._unlist(entry)
+        self.queues[queue.id] = queue
+        self._ready.setdefault(queue.id, SortedList())
+        for entry in waiting:
+            self._list(entry)
+        for agent in self._agents.values():
+            self._reindex(agent)
+
+    def remove_queue(self, queue_id: QueueId) -> list[WaitingEntry]:
+        """Drop a queue; returns the contacts that were waiting in it (the caller re-routes them)."""
+        waiting = list(self.waiting_in(queue_id))
+        for entry in waiting:
+            self.remove(entry.interaction_id)
+        self.queues.pop(queue_id, None)
+        self._ready.pop(queue_id, None)
+        for agent in self._agents.values():
+            self._reindex(agent)
+        return waiting
+
+    # ---- agents -----------------------------------------------------------------------------
+    def set_agent(self, agent: RoutingAgent) -> None:
+        """Add an agent or replace her skills/languages; recomputes her queue membership."""
+        self._drop_ready(agent.agent_id)
+        self._agents[agent.agent_id] = agent
+        self._members[agent.agent_id] = tuple(
+            q.id for q in self.queues.values() if q.admits(agent.skills, agent.languages)
+        )
+        self._index_ready(agent)
+
+    def remove_agent(self, agent_id: AgentId) -> None:
+        self._drop_ready(agent_id)
+        self._agents.pop(agent_id, None)
+        self._members.pop(agent_id, None)
+
+    def refresh(self, agent: RoutingAgent) -> None:
+        """Re-file an agent after her load, readiness or key fields changed. O(q · log n)."""
+        self._drop_ready(agent.agent_id)
+        self._index_ready(agent)
+
+    def _reindex(self, agent: RoutingAgent) -> None:
+        self.set_agent(agent)
+
+    def members_of(self, queue_id: QueueId) -> Iterator[RoutingAgent]:
+        for agent_id, queues in self._members.items():
+            if queue_id in queues:
+                yield self._agents[agent_id]
+
+    def queues_of(self, agent_id: AgentId) -> tuple[QueueId, ...]:
+        return self._members.get(agent_id, ())
+
+    def ready_count(self, queue_id: QueueId, medium: Medium) -> int:
+        return sum(1 for _, agent in self._iter_ready(queue_id) if agent.ready_for(medium))
+
+    def _index_ready(self, agent: RoutingAgent) -> None:
+        if not agent.accepting or not any(agent.ready_for(m) for m in Medium):
+            return
+        keys: dict[QueueId, tuple] = {}
+        for queue_id in self._members.get(agent.agent_id, ()):
+            key = _agent_key(self.queues[queue_id], agent)
+            self._ready[queue_id].add(key)
+            keys[queue_id] = key
+        if keys:
+            self._ready_keys[agent.agent_id] = keys
+
+    def _drop_ready(self, agent_id: AgentId) -> None:
+        for queue_id, key in self._ready_keys.pop(agent_id, {}).items():
+            self._ready[queue_id].remove(key)
+
+    def _iter_ready(self, queue_id: QueueId) -> Iterator[tuple[tuple, RoutingAgent]]:
+        for key in self._ready.get(queue_id, ()):
+            yield key, self._agents[key[-1]]
+
+    # ---- waiting contacts -------------------------------------------------------------------
+    def _key(self, entry: WaitingEntry) -> tuple[float, float, int, str]:
+        rate = self.queues[entry.queue_id].ageing_per_minute / 60.0
+        return (-(entry.priority - rate * entry.enqueued), entry.enqueued, entry.seq, entry.interaction_id)
+
+    def effective_priority(self, entry: WaitingEntry, now: float) -> float:
+        rate = self.queues[entry.queue_id].ageing_per_minute / 60.0
+        return entry.priority + rate * max(0.0, now - entry.enqueued)
+
+    def _list_for(self, entry: WaitingEntry) -> SortedList:
+        if entry.only_agent is not None:
+            return self._personal.setdefault(entry.only_agent, SortedList())
+        slot = (entry.queue_id, entry.medium)
+        store = self._filtered if entry.restricted else self._open
+        return store.setdefault(slot, SortedList())
+
+    def _list(self, entry: WaitingEntry) -> None:
+        entry.key = self._key(entry)
+        self._list_for(entry).add(entry.key)
+
+    def _unlist(self, entry: WaitingEntry) -> None:
+        self._list_for(entry).remove(entry.key)
+
+    def add(self, entry: WaitingEntry) -> None:
+        """File a waiting contact. Its place is fixed by (priority, enqueue time, seq)."""
+        if entry.interaction_id in self._entries:
+            self.remove(entry.interaction_id)
+        self._entries[entry.interaction_id] = entry
+        self._list(entry)
+
+    def remove(self, interaction_id: InteractionId) -> WaitingEntry | None:
+        entry = self._entries.pop(interaction_id, None)
+        if entry is not None:
+            self._unlist(entry)
+        return entry
+
+    def entry(self, interaction_id: InteractionId) -> WaitingEntry | None:
+        return self._entries.get(interaction_id)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def waiting_in(self, queue_id: QueueId) -> Iterable[WaitingEntry]:
+        """Every contact waiting in the queue, in order of the queue's own ranking."""
+        keys: list[tuple] = []
+        for medium in Medium:
+            keys.extend(self._open.get((queue_id, medium), ()))
+            keys.extend(self._filtered.get((queue_id, medium), ()))
+        for personal in self._personal.values():
+            keys.extend(k for k in personal if self._entries[k[3]].queue_id == queue_id)
+        return [self._entries[k[3]] for k in sorted(keys)]
+
+    def position(self, entry: WaitingEntry) -> int:
+        """1-based rank among the contacts of its queue and medium that are ahead of it."""
+        slot = (entry.queue_id, entry.medium)
+        ahead = 0
+        for store in (self._open, self._filtered):
+            lst = store.get(slot)
+            if lst:
+                ahead += lst.bisect_left(entry.key)
+        return ahead + 1
+
+    def waiting_count(self, queue_id: QueueId, medium: Medium | None = None) -> int:
+        media = (medium,) if medium is not None else tuple(Medium)
+        n = 0
+        for m in media:
+            n += len(self._open.get((queue_id, m), ())) + len(self._filtered.get((queue_id, m), ()))
+        return n
+
+    # ---- decisions --------------------------------------------------------------------------
+    def agents_for(self, entry: WaitingEntry) -> list[RoutingAgent]:
+        """The agent(s) to offer a just-queued contact to: one, all ready members for ring-all,
+        or none. Does not change any index."""
+        if entry.only_agent is not None:
+            agent = self._agents.get(entry.only_agent)
+            ok = agent is not None and agent.ready_for(entry.medium) and entry.allows(agent)
+            return [agent] if ok and agent is not None else []
+        queue = self.queues[entry.queue_id]
+        ring_all = queue.strategy is Strategy.RING_ALL
+        chosen: list[RoutingAgent] = []
+        for key, agent in self._iter_ready(entry.queue_id):
+            if entry.medium is Medium.VOICE and key[0] > 0:
+                break  # sorted by load: nobody further on is free for a call
+            if agent.ready_for(entry.medium) and entry.allows(agent):
+                chosen.append(agent)
+                if not ring_all:
+                    break
+        return chosen
+
+    def work_for(self, agent_id: AgentId, now: float) -> WaitingEntry | None:
+        """The contact a free agent should be offered next, across all her queues, or None."""
+        agent = self._agents.get(agent_id)
+        if agent is None or not agent.accepting:
+            return None
+        best: WaitingEntry | None = None
+        best_rank: tuple[float, float, int] | None = None
+
+        def consider(entry: WaitingEntry) -> None:
+            nonlocal best, best_rank
+            rank = (-self.effective_priority(entry, now), entry.enqueued, entry.seq)
+            if best_rank is None or rank < best_rank:
+                best, best_rank = entry, rank
+
+        media = [m for m in Medium if agent.ready_for(m)]
+        for queue_id in self._members.get(agent_id, ()):
+            for medium in media:
+                open_list = self._open.get((queue_id, medium))
+                if open_list:
+                    consider(self._entries[open_list[0][3]])
+                filtered = self._filtered.get((queue_id, medium))
+                if filtered:
+                    for key in filtered:
+                        entry = self._entries[key[3]]
+                        if entry.allows(agent):
+                            consider(entry)
+                            break
+        personal = self._personal.get(agent_id)
+        if personal:
+            for key in personal:
+                entry = self._entries[key[3]]
+                if entry.medium in media and entry.allows(agent):
+                    consider(entry)
+                    break
+        return best

@@ -1,0 +1,157 @@
+"""Authentication: argon2 password hashes, random bearer tokens stored as SHA-256, login limits.
+
+Tokens are 32 random bytes (url-safe base64). They are shown once, when issued; the store keeps
+only their SHA-256, which is enough for a secret of that entropy and cheap to check per request
+(argon2 is for the low-entropy passwords). Browser sessions are the same tokens of kind
+"session", carried in a signed cookie.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import defaultdict, deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select
+
+from ..adapters.sql import mapping as m
+from ..adapters.sql import tables as t
+from ..domain.errors import AuthenticationFailed, RateLimited
+from ..domain.ids import new_id
+from ..domain.organization import Role, Scope, User
+from .platform import Platform
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the timing the same either way.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginLimiter:
+    """At most `per_minute` failed logins per username and per client address in a sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            window = self._failures[key]
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                raise RateLimited("too many failed logins; wait a minute and try again",
+                                  retry_after_seconds=int(60 - (now - window[0])) + 1)
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._failures[key].append(now)
+
+    def succeed(self, *keys: str) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+def scope_of(user: User) -> Scope:
+    tenants = frozenset({user.tenant_id}) if user.tenant_id else None
+    return Scope(user.operator_id, tenants, user.id, user.role, user.agent_id)
+
+
+class Auth:
+    def __init__(self, platform: Platform, *, login_attempts_per_minute: int, session_max_age_seconds: int) -> None:
+        self.platform = platform
+        self.limiter = LoginLimiter(login_attempts_per_minute)
+        self.session_max_age = timedelta(seconds=session_max_age_seconds)
+
+    def _check_password(self, username: str, password: str) -> User:
+        with self.platform.store.begin() as conn:
+            row = conn.execute(select(t.users).where(t.users.c.username == username)).mappings().first()
+        if row is None:
+            verify_password(_DUMMY_HASH, password)
+            raise AuthenticationFailed("wrong username or password")
+        user = m.user_from_row(row)
+        if not user.active or not verify_password(user.password_hash, password):
+            raise AuthenticationFailed("wrong username or password")
+        return user
+
+    async def login(self, username: str, password: str, client: str, *, kind: str = "api",
+                    name: str = "") -> tuple[User, str]:
+        """Check the password and issue a token (shown once). Raises AuthenticationFailed or
+        RateLimited (too many failures for this username or this client address)."""
+        keys = (f"user:{username.lower()}", f"client:{client}")
+        self.limiter.check(*keys)
+        try:
+            user = await self.platform.run(self._check_password, username, password)
+        except AuthenticationFailed:
+            self.limiter.fail(*keys)
+            raise
+        self.limiter.succeed(keys[0])
+        token = await self.platform.run(self._issue, user, kind, name)
+        return user, token
+
+    def _issue(self, user: User, kind: str, name: str) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.platform.clock.now()
+        expires = now + self.session_max_age if kind == "session" else None
+        with self.platform.store.begin() as conn:
+            conn.execute(insert(t.api_tokens).values(
+                id=new_id(), operator_id=user.operator_id, user_id=user.id, token_hash=token_hash(token),
+                kind=kind, name=name, created_at=now, expires_at=expires))
+        return token
+
+    def _resolve(self, token: str) -> User:
+        with self.platform.store.begin() as conn:
+            row = conn.execute(
+                select(t.users, t.api_tokens.c.expires_at.label("token_expires_at"))
+                .join(t.api_tokens, t.api_tokens.c.user_id == t.users.c.id)
+                .where(t.api_tokens.c.token_hash == token_hash(token))
+            ).mappings().first()
+        if row is None:
+            raise AuthenticationFailed("unknown or revoked token")
+        expires: datetime | None = row["token_expires_at"]
+        if expires is not None and expires <= self.platform.clock.now():
+            raise AuthenticationFailed("the session has expired; log in again")
+        user = m.user_from_row(row)
+        if not user.active:
+            raise AuthenticationFailed("the account is disabled")
+        return user
+
+    async def authenticate(self, token: str) -> tuple[User, Scope]:
+        user = await self.platform.run(self._resolve, token)
+        return user, scope_of(user)
+
+    async def revoke(self, token: str) -> None:
+        def _revoke() -> None:
+            with self.platform.store.begin() as conn:
+                conn.execute(delete(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash(token)))
+
+        await self.platform.run(_revoke)
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "role": str(user.role), "tenant_id": user.tenant_id,
+            "agent_id": user.agent_id, "display_name": user.display_name, "active": user.active,
+            "operator_id": user.operator_id}
+
+
+STAFF_WRITE = frozenset({Role.ADMIN})
