@@ -299,11 +299,12 @@ class ContactCenter:
         if presence is Presence.OFFLINE and runtime.contacts:
             raise InvalidTransition("finish or transfer your contacts before logging out",
                                     contacts=sorted(runtime.contacts))
-        if runtime.offer_id is not None and presence is not Presence.AVAILABLE:
-            self._revert_offer(self.offers[runtime.offer_id], now, OfferStatus.WITHDRAWN)
         if presence is Presence.AVAILABLE and runtime.presence is not Presence.AVAILABLE and not runtime.contacts:
             runtime.routing.idle_since = _ts(now)  # idle time counts from becoming available
         runtime.presence, runtime.pause_reason = presence, reason
+        if runtime.offer_id is not None and presence is not Presence.AVAILABLE:
+            # presence first, so the contact going back is not offered to her again
+            self._revert_offer(self.offers[runtime.offer_id], now, OfferStatus.WITHDRAWN)
         self._update_agent(runtime, now)
         self._dispatch_agent(runtime, now)
         return runtime
@@ -396,6 +397,8 @@ class ContactCenter:
         interaction.target_deadline = now + timedelta(seconds=timeout) if timeout else None
         if interaction.target_deadline is not None:
             self._timer(interaction.target_deadline, "target", interaction.id)
+        if queue.id not in interaction.visited_queues:
+            interaction.visited_queues = (*interaction.visited_queues, queue.id)
         if first:
             interaction.enqueued_at = now
             self.queue_stats.setdefault(queue.id, QueueStats()).offered += 1
@@ -510,6 +513,10 @@ class ContactCenter:
         self._touch(interaction)
         entry = self._entry(interaction)
         self.engine.add(entry)
+        # A target time-out that fell due while the contact was ringing takes effect now.
+        if interaction.target_deadline is not None and interaction.target_deadline <= now:
+            if self._overflow(interaction.id, now):
+                return
         self._dispatch_entry(entry, now)
 
     # ---- offers -----------------------------------------------------------------------------
@@ -670,19 +677,12 @@ class ContactCenter:
         queue. External: the contact is completed with the referral recorded."""
         interaction = self._own(interaction_id, agent_id)
         interaction.require(S.ACCEPTED, S.HELD)
-        self._end_hold(interaction, now)
         from_agent = interaction.agent_id
-        interaction.transfer = {"kind": str(kind), "target": target, "note": note, "from_agent": from_agent,
-                                "at": now.isoformat()}
-        self._emit(EventName.INTERACTION_TRANSFERRED, now, interaction=interaction, kind=str(kind),
-                   target=target, note=note)
+        # Check the target before changing anything: a refused transfer records nothing.
         if kind is TransferKind.EXTERNAL:
             if not target.strip():
                 raise InvalidInput("target", "name the external resource (a number or address)")
-            interaction.disposition = interaction.disposition or "referred"
-            self._finish(interaction, S.COMPLETED, now, referred_to=target)
-            return interaction
-        if kind is TransferKind.QUEUE:
+        elif kind is TransferKind.QUEUE:
             queue = self.queue(target)
             if queue.tenant_id != interaction.tenant_id:
                 raise NotFound("queue", target)
@@ -693,6 +693,15 @@ class ContactCenter:
                 raise InvalidInput("target", "cannot transfer to yourself")
             new_queue, only = interaction.queue_id, runtime_to.id
             until = now + timedelta(seconds=TRANSFER_TO_AGENT_SECONDS)
+        self._end_hold(interaction, now)
+        interaction.transfer = {"kind": str(kind), "target": target, "note": note, "from_agent": from_agent,
+                                "at": now.isoformat()}
+        self._emit(EventName.INTERACTION_TRANSFERRED, now, interaction=interaction, kind=str(kind),
+                   target=target, note=note)
+        if kind is TransferKind.EXTERNAL:
+            interaction.disposition = interaction.disposition or "referred"
+            self._finish(interaction, S.COMPLETED, now, referred_to=target)
+            return interaction
         self._release_agent(interaction, now)
         interaction.queue_id = new_queue
         interaction.workflow_id = None
@@ -708,6 +717,7 @@ class ContactCenter:
         if until is not None:
             self._timer(until, "only_agent", interaction.id)
         self.queue_stats.setdefault(new_queue, QueueStats()).offered += 1  # type: ignore[arg-type]
+        interaction.visited_queues = (*interaction.visited_queues, new_queue)  # type: ignore[arg-type]
         self._enqueue(interaction, now)
         return interaction
 
@@ -744,19 +754,22 @@ class ContactCenter:
                 if runtime is not None:
                     self.set_agent(runtime.profile, now)
 
-    def _overflow(self, interaction_id: str, now: datetime) -> None:
+    def _overflow(self, interaction_id: str, now: datetime) -> bool:
+        """Move a contact whose target timed out to the next target; True if it moved. While it
+        is ringing an agent nothing happens: _requeue applies the time-out if the offer fails."""
         interaction = self.interactions.get(interaction_id)  # type: ignore[arg-type]
         if interaction is None or interaction.state is not S.QUEUED or interaction.target_deadline is None:
-            return
+            return False
         if interaction.target_deadline > now:
-            return
+            return False
         route = self._route_of(interaction)
         if route is None or interaction.target_index + 1 >= len(route.targets):
             interaction.target_deadline = None
             self._touch(interaction)
-            return
+            return False
         self.engine.remove(interaction.id)
         self._apply_target(interaction, route, interaction.target_index + 1, now)
+        return True
 
     def _release_reservation(self, interaction_id: str, now: datetime) -> None:
         interaction = self.interactions.get(interaction_id)  # type: ignore[arg-type]
@@ -882,8 +895,9 @@ class ContactCenter:
         if self.day is not None and interaction.enqueued_at.astimezone(timezone.utc).date().isoformat() != self.day:
             return
         queue = self.queues.get(interaction.queue_id)
+        for visited in interaction.visited_queues or (interaction.queue_id,):
+            self.queue_stats.setdefault(visited, QueueStats()).offered += 1
         stats = self.queue_stats.setdefault(interaction.queue_id, QueueStats())
-        stats.offered += 1
         if interaction.answered_at is not None:
             threshold = queue.service_level_seconds if queue else 20
             stats.record_answer(interaction.wait_seconds(interaction.answered_at), threshold)

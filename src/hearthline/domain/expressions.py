@@ -42,7 +42,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from hearthline.domain.errors import DomainError
+from .errors import DomainError
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "Expression", "ExpressionContext", "InvalidExpression",
            "check_expression", "compile_expression"]

@@ -133,6 +133,8 @@ class RoutingEngine:
         waiting = list(self.waiting_in(queue_id))
         for entry in waiting:
             self.remove(entry.interaction_id)
+        for agent_id in list(self._ready_keys):
+            self._drop_ready(agent_id)
         self.queues.pop(queue_id, None)
         self._ready.pop(queue_id, None)
         for agent in self._agents.values():
@@ -310,9 +312,10 @@ class RoutingEngine:
                             break
         personal = self._personal.get(agent_id)
         if personal:
+            # A personal list mixes queues with different ageing rates, so it is not sorted by
+            # effective priority: weigh every entry (such lists hold a handful at most).
             for key in personal:
                 entry = self._entries[key[3]]
                 if entry.medium in media and entry.allows(agent):
                     consider(entry)
-                    break
         return best

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from ...domain.agents import Agent, AgentKind, AgentState, Medium, Presence, StateSegment
@@ -15,11 +15,17 @@ from ...domain.workflows import Route, Target, Workflow
 
 
 def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    """A datetime kept as text inside a JSON column, back as an aware UTC datetime."""
+    return datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """Datetimes inside JSON columns are stored as ISO text in UTC, like the datetime columns."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(timezone.utc).isoformat()
 
 
 def operator_from_row(r: Mapping[str, Any]) -> Operator:
@@ -51,7 +57,7 @@ def agent_row(a: Agent) -> dict[str, Any]:
     return {
         "id": a.id, "operator_id": a.operator_id, "name": a.name, "kind": str(a.kind), "skills": a.skills,
         "languages": sorted(a.languages),
-        "certifications": {k: v.isoformat() for k, v in a.certifications.items()},
+        "certifications": {k: _iso(v) for k, v in a.certifications.items()},
         "home_state": a.home_state, "time_zone": a.time_zone,
         "capacity": {str(k): v for k, v in a.capacity.items()}, "score": a.score, "attributes": a.attributes,
     }
@@ -61,7 +67,7 @@ def agent_from_row(r: Mapping[str, Any]) -> Agent:
     return Agent(
         id=r["id"], operator_id=r["operator_id"], name=r["name"], kind=AgentKind(r["kind"]),
         skills=dict(r["skills"]), languages=frozenset(r["languages"]),
-        certifications={k: datetime.fromisoformat(v) for k, v in r["certifications"].items()},
+        certifications={k: _dt(v) for k, v in r["certifications"].items()},  # type: ignore[misc]
         home_state=r["home_state"], time_zone=r["time_zone"],
         capacity={Medium(k): v for k, v in r["capacity"].items()}, score=r["score"],
         attributes=dict(r["attributes"]),
@@ -110,7 +116,8 @@ def interaction_row(i: Interaction) -> dict[str, Any]:
         "workflow_id": i.workflow_id, "target_index": i.target_index, "route": i.route,
         "agent_filter": i.agent_filter, "only_agent_id": i.only_agent_id,
         "only_agent_until": _iso(i.only_agent_until), "target_deadline": _iso(i.target_deadline),
-        "excluded_agents": sorted(i.excluded_agents), "wrap_up_deadline": _iso(i.wrap_up_deadline),
+        "excluded_agents": sorted(i.excluded_agents), "visited_queues": list(i.visited_queues),
+        "wrap_up_deadline": _iso(i.wrap_up_deadline),
         "hold_started_at": _iso(i.hold_started_at), "hold_seconds": i.hold_seconds,
     }
     return {
@@ -134,6 +141,7 @@ def interaction_from_row(r: Mapping[str, Any]) -> Interaction:
         target_index=routing["target_index"], route=routing["route"], agent_filter=routing["agent_filter"],
         only_agent_id=routing["only_agent_id"], only_agent_until=_dt(routing["only_agent_until"]),
         target_deadline=_dt(routing["target_deadline"]), excluded_agents=frozenset(routing["excluded_agents"]),
+        visited_queues=tuple(routing.get("visited_queues", ())),
         seq=r["seq"], enqueued_at=r["enqueued_at"], answered_at=r["answered_at"], ended_at=r["ended_at"],
         completed_at=r["completed_at"], abandoned_at=r["abandoned_at"], agent_id=r["agent_id"],
         wrap_up_deadline=_dt(routing["wrap_up_deadline"]), hold_started_at=_dt(routing["hold_started_at"]),
