@@ -9,6 +9,7 @@ from .services.auth import Auth
 from .services.bus import InProcessEventBus
 from .services.platform import Platform
 from .services.router import Clock, SystemClock
+from .services.webhooks import WebhookDispatcher, attach as attach_webhooks
 
 
 @dataclass(slots=True)
@@ -16,6 +17,7 @@ class Components:
     settings: Settings
     platform: Platform
     auth: Auth
+    webhooks: WebhookDispatcher
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Components:
@@ -26,4 +28,4 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Components:
     platform = Platform(store, bus, clock or SystemClock(), offer_timeout_seconds=settings.offer_timeout_seconds)
     auth = Auth(platform, login_attempts_per_minute=settings.login_attempts_per_minute,
                 session_max_age_seconds=settings.session_max_age_seconds)
-    return Components(settings, platform, auth)
+    return Components(settings, platform, auth, attach_webhooks(platform, settings))

@@ -397,18 +397,22 @@ class ContactCenter:
         interaction.target_deadline = now + timedelta(seconds=timeout) if timeout else None
         if interaction.target_deadline is not None:
             self._timer(interaction.target_deadline, "target", interaction.id)
-        if queue.id not in interaction.visited_queues:
-            interaction.visited_queues = (*interaction.visited_queues, queue.id)
         if first:
             interaction.enqueued_at = now
-            self.queue_stats.setdefault(queue.id, QueueStats()).offered += 1
+            self._count_offered(interaction, queue.id)
             if queue.strategy is Strategy.PREFERRED_AGENT:
                 self._reserve_for_preferred(interaction, queue, now)
         elif previous_queue != queue.id:
-            self.queue_stats.setdefault(queue.id, QueueStats()).offered += 1
+            self._count_offered(interaction, queue.id)
             self._emit(EventName.INTERACTION_OVERFLOWED, now, interaction=interaction,
                        from_queue=previous_queue, to_queue=queue.id)
         self._enqueue(interaction, now)
+
+    def _count_offered(self, interaction: Interaction, queue_id: QueueId) -> None:
+        """The contact entered a queue: count it as offered there, and remember it so a restart
+        can count it again."""
+        self.queue_stats.setdefault(queue_id, QueueStats()).offered += 1
+        interaction.visited_queues = (*interaction.visited_queues, queue_id)
 
     def _reserve_for_preferred(self, interaction: Interaction, queue: Queue, now: datetime) -> None:
         key = interaction.customer.id or interaction.customer.phone or interaction.customer.email
@@ -460,6 +464,8 @@ class ContactCenter:
         entry = self.engine.work_for(runtime.id, _ts(now))
         if entry is not None:
             self._make_offers(entry, [runtime], now)
+        else:
+            self.engine.file(runtime.id)
 
     def _offer_timeout(self, queue: Queue) -> int:
         return queue.offer_timeout_seconds or self.offer_timeout_seconds
@@ -541,7 +547,9 @@ class ContactCenter:
         interaction.target_deadline = None
         self._touch(interaction)
         queue = self.queues[interaction.queue_id]  # type: ignore[index]
-        self.queue_stats[queue.id].record_answer(interaction.wait_seconds(now), queue.service_level_seconds)
+        wait = interaction.wait_seconds(now)
+        self.queue_stats[queue.id].record_answer(wait, queue.service_level_seconds)
+        interaction.answers = (*interaction.answers, (queue.id, round(wait, 3)))
         runtime.contacts.add(interaction.id)
         self._emit(EventName.OFFER_ACCEPTED, now, interaction=interaction, offer_id=offer.id,
                    wait_seconds=round(interaction.wait_seconds(now), 3))
@@ -716,8 +724,7 @@ class ContactCenter:
         interaction.seq = self._seq
         if until is not None:
             self._timer(until, "only_agent", interaction.id)
-        self.queue_stats.setdefault(new_queue, QueueStats()).offered += 1  # type: ignore[arg-type]
-        interaction.visited_queues = (*interaction.visited_queues, new_queue)  # type: ignore[arg-type]
+        self._count_offered(interaction, new_queue)  # type: ignore[arg-type]
         self._enqueue(interaction, now)
         return interaction
 
@@ -894,14 +901,14 @@ class ContactCenter:
             return
         if self.day is not None and interaction.enqueued_at.astimezone(timezone.utc).date().isoformat() != self.day:
             return
-        queue = self.queues.get(interaction.queue_id)
-        for visited in interaction.visited_queues or (interaction.queue_id,):
+        for visited in interaction.visited_queues:
             self.queue_stats.setdefault(visited, QueueStats()).offered += 1
+        for answered_in, wait in interaction.answers:
+            queue_then = self.queues.get(answered_in)
+            threshold = queue_then.service_level_seconds if queue_then else 20
+            self.queue_stats.setdefault(answered_in, QueueStats()).record_answer(wait, threshold)
         stats = self.queue_stats.setdefault(interaction.queue_id, QueueStats())
-        if interaction.answered_at is not None:
-            threshold = queue.service_level_seconds if queue else 20
-            stats.record_answer(interaction.wait_seconds(interaction.answered_at), threshold)
-        elif interaction.abandoned_at is not None:
+        if interaction.abandoned_at is not None:
             stats.record_abandon(interaction.wait_seconds(interaction.abandoned_at))
         handle = interaction.handle_seconds()
         if handle is not None and interaction.state is S.COMPLETED:

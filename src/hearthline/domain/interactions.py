@@ -108,7 +108,8 @@ class Interaction:
     only_agent_until: datetime | None = None
     target_deadline: datetime | None = None  # when the current workflow target overflows
     excluded_agents: frozenset[AgentId] = frozenset()  # agents who rejected it
-    visited_queues: tuple[QueueId, ...] = ()  # every queue it entered (offered counts), in order
+    visited_queues: tuple[QueueId, ...] = ()  # every entry into a queue (each counts as offered there)
+    answers: tuple[tuple[QueueId, float], ...] = ()  # (queue, seconds waited) of each answer
     seq: int = 0  # arrival order; ties on enqueue time are broken by it
     enqueued_at: datetime | None = None  # first entry into a queue; kept across overflow and re-offers
     answered_at: datetime | None = None

@@ -31,6 +31,7 @@ from .ids import AgentId, InteractionId, QueueId
 from .queues import Queue, Strategy
 
 AgentPredicate = Callable[[dict[str, Any]], bool]
+_MEDIA = tuple(Medium)
 
 
 @dataclass(slots=True, eq=False)
@@ -112,7 +113,20 @@ class RoutingEngine:
         self._ready: dict[QueueId, SortedList] = {}
         self._agents: dict[AgentId, RoutingAgent] = {}
         self._members: dict[AgentId, tuple[QueueId, ...]] = {}
-        self._ready_keys: dict[AgentId, dict[QueueId, tuple]] = {}
+        # The ready lists are maintained lazily. `_keys` holds the keys physically present for an
+        # agent; they are current only while she is in `_listed`. An agent whose state changed is
+        # put in `_dirty` and re-filed at the next read of the ready lists — by which time she has
+        # usually been given work and needs no re-filing at all. Stale keys met while reading are
+        # removed then, so each costs one removal, once.
+        self._keys: dict[AgentId, dict[QueueId, tuple]] = {}
+        self._listed: set[AgentId] = set()
+        self._dirty: set[AgentId] = set()
+        # Per agent, the waiting lists she may take from: (queue, medium, ageing per second,
+        # open list, filtered list), rebuilt when membership changes.
+        self._slots: dict[AgentId, tuple[tuple[QueueId, Medium, float, SortedList, SortedList], ...]] = {}
+        # The same per queue across all media (the lists keyed (queue, None)), for the common case
+        # of an agent free for any medium: one head per queue to look at instead of three.
+        self._slots_all: dict[AgentId, tuple[tuple[float, SortedList, SortedList], ...]] = {}
 
     # ---- queues -----------------------------------------------------------------------------
     def set_queue(self, queue: Queue) -> None:
@@ -122,23 +136,31 @@ class RoutingEngine:
         for entry in waiting:
             self._unlist(entry)
         self.queues[queue.id] = queue
-        self._ready.setdefault(queue.id, SortedList())
+        for medium in (*Medium, None):
+            self._open.setdefault((queue.id, medium), SortedList())
+            self._filtered.setdefault((queue.id, medium), SortedList())
         for entry in waiting:
             self._list(entry)
+        for agent_id in list(self._keys):
+            self._drop_ready(agent_id)
+        self._ready[queue.id] = SortedList()
         for agent in self._agents.values():
-            self._reindex(agent)
+            self.set_agent(agent)
 
     def remove_queue(self, queue_id: QueueId) -> list[WaitingEntry]:
         """Drop a queue; returns the contacts that were waiting in it (the caller re-routes them)."""
         waiting = list(self.waiting_in(queue_id))
         for entry in waiting:
             self.remove(entry.interaction_id)
-        for agent_id in list(self._ready_keys):
+        for agent_id in list(self._keys):
             self._drop_ready(agent_id)
         self.queues.pop(queue_id, None)
         self._ready.pop(queue_id, None)
+        for medium in (*Medium, None):
+            self._open.pop((queue_id, medium), None)
+            self._filtered.pop((queue_id, medium), None)
         for agent in self._agents.values():
-            self._reindex(agent)
+            self.set_agent(agent)
         return waiting
 
     # ---- agents -----------------------------------------------------------------------------
@@ -146,23 +168,31 @@ class RoutingEngine:
         """Add an agent or replace her skills/languages; recomputes her queue membership."""
         self._drop_ready(agent.agent_id)
         self._agents[agent.agent_id] = agent
-        self._members[agent.agent_id] = tuple(
-            q.id for q in self.queues.values() if q.admits(agent.skills, agent.languages)
+        members = tuple(q.id for q in self.queues.values() if q.admits(agent.skills, agent.languages))
+        self._members[agent.agent_id] = members
+        self._slots[agent.agent_id] = tuple(
+            (q, m, self.queues[q].ageing_per_minute / 60.0, self._open[(q, m)], self._filtered[(q, m)])
+            for q in members for m in Medium
         )
-        self._index_ready(agent)
+        self._slots_all[agent.agent_id] = tuple(
+            (self.queues[q].ageing_per_minute / 60.0, self._open[(q, None)], self._filtered[(q, None)])
+            for q in members
+        )
+        self._dirty.add(agent.agent_id)
 
     def remove_agent(self, agent_id: AgentId) -> None:
         self._drop_ready(agent_id)
         self._agents.pop(agent_id, None)
         self._members.pop(agent_id, None)
+        self._slots.pop(agent_id, None)
+        self._slots_all.pop(agent_id, None)
+        self._dirty.discard(agent_id)
 
     def refresh(self, agent: RoutingAgent) -> None:
-        """Re-file an agent after her load, readiness or key fields changed. O(q · log n)."""
-        self._drop_ready(agent.agent_id)
-        self._index_ready(agent)
-
-    def _reindex(self, agent: RoutingAgent) -> None:
-        self.set_agent(agent)
+        """Note that an agent's load, readiness or key fields changed. O(1): she is re-filed in
+        the ready lists only when they are next read, and only if she is still ready then."""
+        self._listed.discard(agent.agent_id)
+        self._dirty.add(agent.agent_id)
 
     def members_of(self, queue_id: QueueId) -> Iterator[RoutingAgent]:
         for agent_id, queues in self._members.items():
@@ -175,24 +205,63 @@ class RoutingEngine:
     def ready_count(self, queue_id: QueueId, medium: Medium) -> int:
         return sum(1 for _, agent in self._iter_ready(queue_id) if agent.ready_for(medium))
 
-    def _index_ready(self, agent: RoutingAgent) -> None:
-        if not agent.accepting or not any(agent.ready_for(m) for m in Medium):
+    def _flush(self) -> None:
+        """File every changed agent who is ready, replacing only the keys that changed."""
+        for agent_id in self._dirty:
+            self._file(agent_id)
+        self._dirty.clear()
+
+    def file(self, agent_id: AgentId) -> None:
+        """File a changed agent in the ready lists now — for an agent who just became free and
+        found no work, so that the cost lands on her becoming free, not on the next arrival."""
+        if agent_id in self._dirty:
+            self._dirty.discard(agent_id)
+            self._file(agent_id)
+
+    def _file(self, agent_id: AgentId) -> None:
+        agent = self._agents.get(agent_id)
+        if agent is None or not agent.accepting or not any(agent.ready_for(m) for m in Medium):
             return
-        keys: dict[QueueId, tuple] = {}
-        for queue_id in self._members.get(agent.agent_id, ()):
+        present = self._keys.setdefault(agent_id, {})
+        for queue_id in self._members.get(agent_id, ()):
             key = _agent_key(self.queues[queue_id], agent)
-            self._ready[queue_id].add(key)
-            keys[queue_id] = key
-        if keys:
-            self._ready_keys[agent.agent_id] = keys
+            old = present.get(queue_id)
+            if old != key:
+                ready = self._ready[queue_id]
+                if old is not None:
+                    ready.remove(old)
+                ready.add(key)
+                present[queue_id] = key
+        self._listed.add(agent_id)
 
     def _drop_ready(self, agent_id: AgentId) -> None:
-        for queue_id, key in self._ready_keys.pop(agent_id, {}).items():
-            self._ready[queue_id].remove(key)
+        for queue_id, key in self._keys.pop(agent_id, {}).items():
+            ready = self._ready.get(queue_id)
+            if ready is not None:
+                ready.remove(key)
+        self._listed.discard(agent_id)
 
     def _iter_ready(self, queue_id: QueueId) -> Iterator[tuple[tuple, RoutingAgent]]:
-        for key in self._ready.get(queue_id, ()):
-            yield key, self._agents[key[-1]]
+        """The current ready agents of a queue, best first. Stale keys passed on the way are
+        removed when the caller stops iterating."""
+        self._flush()
+        ready = self._ready.get(queue_id)
+        if not ready:
+            return
+        stale: list[tuple] = []
+        try:
+            for key in ready:
+                agent_id = key[-1]
+                if agent_id in self._listed:
+                    yield key, self._agents[agent_id]
+                else:
+                    stale.append(key)
+        finally:
+            for key in stale:
+                ready.remove(key)
+                present = self._keys.get(key[-1])
+                if present is not None and present.get(queue_id) == key:
+                    del present[queue_id]
 
     # ---- waiting contacts -------------------------------------------------------------------
     def _key(self, entry: WaitingEntry) -> tuple[float, float, int, str]:
@@ -210,12 +279,23 @@ class RoutingEngine:
         store = self._filtered if entry.restricted else self._open
         return store.setdefault(slot, SortedList())
 
+    def _combined_for(self, entry: WaitingEntry) -> SortedList | None:
+        if entry.only_agent is not None:
+            return None
+        return (self._filtered if entry.restricted else self._open)[(entry.queue_id, None)]
+
     def _list(self, entry: WaitingEntry) -> None:
         entry.key = self._key(entry)
         self._list_for(entry).add(entry.key)
+        combined = self._combined_for(entry)
+        if combined is not None:
+            combined.add(entry.key)
 
     def _unlist(self, entry: WaitingEntry) -> None:
         self._list_for(entry).remove(entry.key)
+        combined = self._combined_for(entry)
+        if combined is not None:
+            combined.remove(entry.key)
 
     def add(self, entry: WaitingEntry) -> None:
         """File a waiting contact. Its place is fixed by (priority, enqueue time, seq)."""
@@ -288,34 +368,46 @@ class RoutingEngine:
         agent = self._agents.get(agent_id)
         if agent is None or not agent.accepting:
             return None
-        best: WaitingEntry | None = None
+        if any(agent.load.values()):
+            media = [m for m in _MEDIA if agent.ready_for(m)]
+        else:  # the common case: nothing in hand, so free for every medium she has capacity for
+            capacity = agent.capacity
+            media = [m for m in _MEDIA if capacity.get(m, 0) > 0]
+        if not media:
+            return None
+        entries = self._entries
+        best_key: tuple | None = None
         best_rank: tuple[float, float, int] | None = None
-
-        def consider(entry: WaitingEntry) -> None:
-            nonlocal best, best_rank
-            rank = (-self.effective_priority(entry, now), entry.enqueued, entry.seq)
-            if best_rank is None or rank < best_rank:
-                best, best_rank = entry, rank
-
-        media = [m for m in Medium if agent.ready_for(m)]
-        for queue_id in self._members.get(agent_id, ()):
-            for medium in media:
-                open_list = self._open.get((queue_id, medium))
-                if open_list:
-                    consider(self._entries[open_list[0][3]])
-                filtered = self._filtered.get((queue_id, medium))
-                if filtered:
-                    for key in filtered:
-                        entry = self._entries[key[3]]
-                        if entry.allows(agent):
-                            consider(entry)
-                            break
+        best_first = 0.0
+        if len(media) == len(_MEDIA):
+            slots = self._slots_all.get(agent_id, ())
+        else:
+            slots = tuple((rate, o, f) for _, m, rate, o, f in self._slots.get(agent_id, ()) if m in media)
+        # rank = (−effective priority, enqueued, seq); the stored key is (−(P − rate·enqueued),
+        # enqueued, seq, id), so −effective priority = key[0] − rate·now: no entry lookup needed.
+        for rate, open_list, filtered in slots:
+            if open_list._len:
+                key = open_list._lists[0][0]
+                first = key[0] - rate * now
+                if best_key is None or first < best_first or (
+                        first == best_first and (key[1], key[2]) < (best_key[1], best_key[2])):
+                    best_key, best_first = key, first
+                    best_rank = (first, key[1], key[2])
+            if filtered._len:
+                for key in filtered:
+                    if entries[key[3]].allows(agent):
+                        rank = (key[0] - rate * now, key[1], key[2])
+                        if best_rank is None or rank < best_rank:
+                            best_key, best_rank, best_first = key, rank, rank[0]
+                        break
         personal = self._personal.get(agent_id)
         if personal:
             # A personal list mixes queues with different ageing rates, so it is not sorted by
             # effective priority: weigh every entry (such lists hold a handful at most).
             for key in personal:
-                entry = self._entries[key[3]]
+                entry = entries[key[3]]
                 if entry.medium in media and entry.allows(agent):
-                    consider(entry)
-        return best
+                    rank = (-self.effective_priority(entry, now), key[1], key[2])
+                    if best_rank is None or rank < best_rank:
+                        best_key, best_rank, best_first = key, rank, rank[0]
+        return entries[best_key[3]] if best_key is not None else None

@@ -18,6 +18,9 @@ from .expressions import Expression, ExpressionContext, InvalidExpression, compi
 from .ids import OperatorId, ProgramId, QueueId, TenantId, WorkflowId
 
 
+RESERVED_ROUTE_NAMES = frozenset({"default", "direct", "transfer"})
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     queue_id: QueueId
@@ -103,6 +106,12 @@ def compile_workflow(workflow: Workflow, queue_ids: set[str] | None = None) -> C
     if workflow.default_target is None:
         raise InvalidInput("default_target", "a workflow needs a default target")
     routes = []
+    names = [route.name for route in workflow.routes]
+    for i, name in enumerate(names):
+        # the router finds a contact's route again by its name (after a restart, on overflow)
+        if name in RESERVED_ROUTE_NAMES or names.index(name) != i:
+            raise InvalidInput(f"routes[{i}].name", "route names must be unique and not "
+                               + ", ".join(sorted(RESERVED_ROUTE_NAMES)))
     for i, route in enumerate(workflow.routes):
         if not route.targets:
             raise InvalidInput(f"routes[{i}].targets", "a route needs at least one target")

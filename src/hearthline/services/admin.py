@@ -329,7 +329,10 @@ async def update_workflow(p: Platform, scope: Scope, workflow: Workflow) -> Work
 
 
 async def delete_workflow(p: Platform, scope: Scope, workflow_id: str) -> None:
-    await get_workflow(p, scope, workflow_id)
+    workflow = await get_workflow(p, scope, workflow_id)
+    if any(pr.default_workflow_id == workflow.id for pr in await list_programs(p, scope, workflow.tenant_id)):
+        raise Conflict("the workflow is a program's default; choose another default first",
+                       field="workflow_id")
     await p.run(p.store.delete_row, t.workflows, "workflow", workflow_id, scope)
     await p.in_router(scope, lambda c, now: c.remove_workflow(workflow_id))
 

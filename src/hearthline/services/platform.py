@@ -29,6 +29,9 @@ class Platform:
         self.routers: dict[str, Router] = {}
         self._lock = asyncio.Lock()
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        # Called with a tenant id after that tenant's webhooks changed (services/webhooks.py), so a
+        # running WebhookDispatcher drops its cached subscriptions at once.
+        self.webhook_listeners: list[Callable[[str], None]] = []
 
     async def start(self) -> None:
         """Start a router for every operator in the store."""

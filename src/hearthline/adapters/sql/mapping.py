@@ -117,6 +117,7 @@ def interaction_row(i: Interaction) -> dict[str, Any]:
         "agent_filter": i.agent_filter, "only_agent_id": i.only_agent_id,
         "only_agent_until": _iso(i.only_agent_until), "target_deadline": _iso(i.target_deadline),
         "excluded_agents": sorted(i.excluded_agents), "visited_queues": list(i.visited_queues),
+        "answers": [list(a) for a in i.answers],
         "wrap_up_deadline": _iso(i.wrap_up_deadline),
         "hold_started_at": _iso(i.hold_started_at), "hold_seconds": i.hold_seconds,
     }
@@ -142,6 +143,7 @@ def interaction_from_row(r: Mapping[str, Any]) -> Interaction:
         only_agent_id=routing["only_agent_id"], only_agent_until=_dt(routing["only_agent_until"]),
         target_deadline=_dt(routing["target_deadline"]), excluded_agents=frozenset(routing["excluded_agents"]),
         visited_queues=tuple(routing.get("visited_queues", ())),
+        answers=tuple((q, w) for q, w in routing.get("answers", ())),
         seq=r["seq"], enqueued_at=r["enqueued_at"], answered_at=r["answered_at"], ended_at=r["ended_at"],
         completed_at=r["completed_at"], abandoned_at=r["abandoned_at"], agent_id=r["agent_id"],
         wrap_up_deadline=_dt(routing["wrap_up_deadline"]), hold_started_at=_dt(routing["hold_started_at"]),

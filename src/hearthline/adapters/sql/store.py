@@ -109,7 +109,10 @@ class SqlStore:
         for name, value in equals.items():
             if value is not None:
                 query = query.where(table.c[name] == value)
-        query = query.order_by(table.c[order_by]).limit(limit).offset(offset)
+        order = [table.c[order_by]]
+        if order_by != "id" and "id" in table.c:
+            order.append(table.c.id)  # a stable order of ties, so pages neither skip nor repeat rows
+        query = query.order_by(*order).limit(limit).offset(offset)
         with self.begin() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -193,8 +196,11 @@ class SqlStore:
 
     def load_router_state(self, operator_id: str, since: datetime) -> dict[str, Any]:
         """Everything a router needs to rebuild: configuration, agents with presence and open
-        segment, live interactions plus those created since `since`, pending offers."""
+        segment, live interactions plus those created since `since`, pending offers. The
+        operator's latest interaction comes too, however old, so the arrival sequence (`seq`)
+        continues after a restart instead of starting again at 1."""
         op = t.interactions.c.operator_id == operator_id
+        latest_seq = select(func.max(t.interactions.c.seq)).where(op).scalar_subquery()
         live_states = ("created", "queued", "offered", "accepted", "held", "wrap_up")
         with self.begin() as conn:
             operator = conn.execute(select(t.operators).where(t.operators.c.id == operator_id)).mappings().first()
@@ -212,7 +218,8 @@ class SqlStore:
                 agents.append((m.agent_from_row(r), presence, reason, open_segments.get(r["id"])))
             interactions = [m.interaction_from_row(r) for r in conn.execute(
                 select(t.interactions).where(op & (t.interactions.c.state.in_(live_states)
-                                                   | (t.interactions.c.created_at >= since)))
+                                                   | (t.interactions.c.created_at >= since)
+                                                   | (t.interactions.c.seq == latest_seq)))
                 .order_by(t.interactions.c.seq)).mappings()]
             offers = [m.offer_from_row(r) for r in conn.execute(select(t.offers).where(
                 (t.offers.c.operator_id == operator_id) & (t.offers.c.status == OfferStatus.PENDING))).mappings()]

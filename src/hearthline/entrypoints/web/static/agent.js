@@ -1,0 +1,58 @@
+import { connect, duration, el } from "/static/live.js";
+
+const desk = document.querySelector(".desk");
+const agentId = desk.dataset.agent;
+const api = async (method, path, body) => {
+  const r = await fetch(`/api/v1${path}`, { method, headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (!r.ok) { const e = await r.json().catch(() => ({})); throw new Error(e.message || r.statusText); }
+  return r.status === 204 ? null : r.json();
+};
+
+const stateSel = document.getElementById("state"), mine = document.getElementById("mystate");
+const offersEl = document.getElementById("offers"), contactsEl = document.getElementById("contacts");
+
+async function refresh() {
+  const [state, offers, contacts] = await Promise.all([
+    api("GET", `/agents/${agentId}/state`), api("GET", `/agents/${agentId}/offers`),
+    api("GET", `/interactions?agent_id=${agentId}&limit=50`)]);
+  mine.className = `pill ${state.state}`;
+  mine.textContent = state.state.replace("_", "-") + (state.reason ? ` · ${state.reason}` : "");
+  stateSel.value = state.presence === "paused" ? `paused:${state.reason}` : state.presence;
+  offersEl.replaceChildren(...(offers.length ? offers.map(offerCard) : [el("p", { class: "empty" }, "No offer right now.")]));
+  const live = contacts.filter((c) => ["accepted", "held", "wrap_up"].includes(c.state));
+  contactsEl.replaceChildren(...(live.length ? live.map(contactCard) : [el("p", { class: "empty" }, "Nothing in hand.")]));
+}
+
+function offerCard(o) {
+  const left = el("span", { class: "countdown", "data-expires": o.expires_at }, remaining(o.expires_at));
+  return el("div", { class: "card offer" },
+    el("strong", {}, `${o.channel} · ${o.queue_name}`), el("div", {}, o.customer.name || "Unknown caller"),
+    el("div", {}, "Waited ", duration(o.wait_seconds), " · answer within ", left),
+    el("div", { class: "actions" },
+      el("button", { class: "primary", onclick: () => api("POST", `/agents/${agentId}/offers/${o.id}/accept`).then(refresh) }, "Accept"),
+      el("button", { onclick: () => api("POST", `/agents/${agentId}/offers/${o.id}/reject`).then(refresh) }, "Reject")));
+}
+
+function contactCard(c) {
+  const act = (label, path, body, primary) => el("button", { class: primary ? "primary" : "",
+    onclick: () => api("POST", `/interactions/${c.id}/${path}`, body).then(refresh).catch((e) => alert(e.message)) }, label);
+  const actions = c.state === "wrap_up"
+    ? [act("Complete", "complete", { disposition: "resolved", notes: null }, true)]
+    : [c.state === "held" ? act("Resume", "resume") : act("Hold", "hold"), act("End", "end", undefined, true)];
+  return el("div", { class: "card contact" }, el("strong", {}, `${c.channel} · ${c.state.replace("_", "-")}`),
+    el("div", {}, (c.customer && c.customer.name) || "Unknown customer"), el("div", { class: "actions" }, ...actions));
+}
+
+stateSel.addEventListener("change", () => {
+  const [state, reason] = stateSel.value.split(":");
+  api("PUT", `/agents/${agentId}/state`, { state, reason: reason || null }).then(refresh).catch((e) => alert(e.message));
+});
+function remaining(expiresAt) {
+  return duration(Math.max(0, (Date.parse(expiresAt) - Date.now()) / 1000));
+}
+setInterval(() => document.querySelectorAll("[data-expires]").forEach((n) => {
+  n.textContent = remaining(n.dataset.expires);
+}), 250);
+connect(() => refresh(), document.getElementById("status"));
+refresh();

@@ -1,0 +1,192 @@
+"""The live feed: `GET /api/v1/ws` (WebSocket).
+
+Authenticated by `?token=<api token>` or the session cookie; without valid credentials the
+socket is accepted and closed at once with code 4401.
+
+What each role receives (every message is a JSON object with a `type`):
+* an agent: `{"type": "state", "state": {...}}` and her pending offers right after connecting;
+  then `{"type": "event", "event": {...}}` for every event about her, followed by
+  `{"type": "offer", "offer": {...}}` when the event offers her a contact (unless the offer is
+  already gone). If she reads too slowly, the oldest events are dropped and
+  `{"type": "dropped", "count": n}` tells her to reload.
+* admins, supervisors and client viewers: `{"type": "snapshot", "queues": [...], "agents": [...]}`
+  right after connecting, then at most once a second while events in their scope happen, and at
+  least every 5 s. Client viewers get their tenant's queues and no agents.
+
+A snapshot is built only when it is about to be sent, so a slow reader never holds more than one;
+superseded ones are never made. Messages from the client are read (to notice the close) and ignored.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from ...domain.errors import DomainError
+from ...domain.events import Event, EventName
+from ...domain.organization import Role
+from ...services import interactions as work
+from ...services.platform import Platform
+from .deps import SESSION_COOKIE, Caller, components, cookie_token, same_origin
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_GOING_AWAY = 1001
+SNAPSHOT_MIN_SECONDS = 1.0
+SNAPSHOT_MAX_SECONDS = 5.0
+MAX_PENDING_EVENTS = 256
+
+
+@router.websocket("/api/v1/ws")
+async def live_feed(websocket: WebSocket) -> None:
+    caller = await _authenticate(websocket)
+    await websocket.accept()
+    if caller is None:
+        await websocket.close(code=CLOSE_UNAUTHENTICATED, reason="authentication required")
+        return
+    if caller.role is Role.AGENT and caller.scope.agent_id is None:
+        await websocket.close(code=CLOSE_FORBIDDEN, reason="this user is not linked to an agent")
+        return
+    await LiveFeed(components(websocket).platform, caller).run(websocket)
+
+
+async def _authenticate(websocket: WebSocket) -> Caller | None:
+    token = websocket.query_params.get("token")
+    if not token:
+        if not same_origin(websocket):
+            return None  # a page of another site must not ride on the browser's session cookie
+        token = cookie_token(websocket, websocket.cookies.get(SESSION_COOKIE))
+    if not token:
+        return None
+    try:
+        user, scope = await components(websocket).auth.authenticate(token)
+    except DomainError:
+        return None
+    return Caller(user, scope)
+
+
+class LiveFeed:
+    """One connection: a bus subscriber that only records what happened (it runs inside the
+    router's publish and must never wait), and a sender that turns that into messages."""
+
+    def __init__(self, platform: Platform, caller: Caller) -> None:
+        self.platform = platform
+        self.caller = caller
+        self.scope = caller.scope
+        self.agent_id = caller.scope.agent_id if caller.role is Role.AGENT else None
+        self.events: asyncio.Queue[Event] = asyncio.Queue(MAX_PENDING_EVENTS)
+        self.dropped = 0
+        self.changed = asyncio.Event()
+
+    # ---- the bus side -----------------------------------------------------------------------
+    def _in_scope(self, event: Event) -> bool:
+        return event.operator_id == self.scope.operator_id and self.scope.sees_tenant(event.tenant_id)
+
+    async def on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if event.operator_id != self.scope.operator_id:
+                continue
+            if self.agent_id is not None:
+                if event.agent_id == self.agent_id:
+                    self._push(event)
+            elif self._in_scope(event):
+                self.changed.set()
+
+    def _push(self, event: Event) -> None:
+        if self.events.full():
+            self.events.get_nowait()
+            self.dropped += 1
+        self.events.put_nowait(event)
+
+    # ---- the connection ---------------------------------------------------------------------
+    async def run(self, websocket: WebSocket) -> None:
+        unsubscribe = self.platform.bus.subscribe(self.on_events)
+        sender = asyncio.create_task(self._send_loop(websocket))
+        receiver = asyncio.create_task(self._receive_loop(websocket))
+        try:
+            done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await task
+            for task in done:
+                self._report(task, websocket)
+        finally:
+            unsubscribe()
+            sender.cancel()
+            receiver.cancel()
+        if websocket.application_state is WebSocketState.CONNECTED \
+                and websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=CLOSE_GOING_AWAY)
+
+    def _report(self, task: asyncio.Task[None], websocket: WebSocket) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None or isinstance(error, (WebSocketDisconnect, ConnectionError)):
+            return
+        if websocket.client_state is not WebSocketState.CONNECTED:
+            return  # the peer went away mid-send: a normal end
+        if isinstance(error, DomainError):
+            log.info("live feed of user %s ended: %s", self.caller.user.id, error.message)
+            return
+        log.error("live feed of user %s failed", self.caller.user.id, exc_info=error)
+
+    async def _receive_loop(self, websocket: WebSocket) -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def _send_loop(self, websocket: WebSocket) -> None:
+        if self.agent_id is not None:
+            await self._feed_agent(websocket, self.agent_id)
+        else:
+            await self._feed_watcher(websocket)
+
+    async def _feed_agent(self, websocket: WebSocket, agent_id: str) -> None:
+        p, scope = self.platform, self.scope
+        await websocket.send_json({"type": "state", "state": await work.agent_state(p, scope, agent_id)})
+        for offer in await work.list_offers(p, scope, agent_id):
+            await websocket.send_json({"type": "offer", "offer": offer})
+        while True:
+            event = await self.events.get()
+            if self.dropped:
+                await websocket.send_json({"type": "dropped", "count": self.dropped})
+                self.dropped = 0
+            await websocket.send_json({"type": "event", "event": event.as_dict()})
+            if event.name is EventName.INTERACTION_OFFERED:
+                offer = await self._offer(agent_id, event.data.get("offer_id"))
+                if offer is not None:
+                    await websocket.send_json({"type": "offer", "offer": offer})
+
+    async def _offer(self, agent_id: str, offer_id: Any) -> dict[str, Any] | None:
+        offers = await work.list_offers(self.platform, self.scope, agent_id)
+        return next((o for o in offers if o["id"] == offer_id), None)
+
+    async def _feed_watcher(self, websocket: WebSocket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.changed.clear()
+            await websocket.send_json(await self.snapshot())
+            sent_at = loop.time()
+            try:
+                await asyncio.wait_for(self.changed.wait(), SNAPSHOT_MAX_SECONDS)
+            except TimeoutError:
+                continue
+            await asyncio.sleep(max(0.0, SNAPSHOT_MIN_SECONDS - (loop.time() - sent_at)))
+
+    async def snapshot(self) -> dict[str, Any]:
+        queues = await work.queue_stats(self.platform, self.scope)
+        agents = [] if self.caller.role is Role.CLIENT_VIEWER else await work.agent_stats(self.platform, self.scope)
+        return {"type": "snapshot", "queues": queues, "agents": agents}
+

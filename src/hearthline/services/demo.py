@@ -1,0 +1,143 @@
+"""The demo world: one operator, two client companies, their programs, queues and a workflow,
+20 agents (17 simulated, 3 left for people to drive) and the logins to look at it all.
+
+`seed` is idempotent: it does nothing if the demo operator already exists.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..adapters.sql import tables as t
+from ..domain.agents import Agent, AgentKind, Medium
+from ..domain.interactions import Channel
+from ..domain.organization import Role, Scope, SkillDefinition
+from ..domain.queues import Queue, Strategy
+from ..domain.workflows import Route, Target, Workflow
+from . import admin
+from .platform import Platform
+from .simulator import QueueTraffic
+
+DEMO_OPERATOR_ID = "demo-operator"
+DEMO_PASSWORD = "hearthline"
+HUMAN_AGENTS = ("maria", "james", "aisha")
+
+
+@dataclass(slots=True)
+class DemoWorld:
+    scope: Scope
+    simulated_agent_ids: list[str] = field(default_factory=list)
+    traffic: list[QueueTraffic] = field(default_factory=list)
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, password, what
+
+
+async def seed(p: Platform, rng: random.Random) -> DemoWorld:
+    scope = Scope(DEMO_OPERATOR_ID)
+
+    def exists() -> bool:
+        with p.store.begin() as conn:
+            return conn.execute(select(t.operators.c.id).where(t.operators.c.id == DEMO_OPERATOR_ID)).first() is not None
+
+    if not await p.run(exists):
+        await _create(p, scope, rng)
+    return await _describe(p, scope)
+
+
+async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
+    await admin.create_operator(p, "Hearthline Demo Center", operator_id=DEMO_OPERATOR_ID)
+    for name, cert in (("billing", None), ("sales", None), ("tech", "brightside-tech"), ("retention", None)):
+        await admin.put_skill(p, scope, SkillDefinition(name, f"{name} calls", cert))
+    acme = await admin.create_tenant(p, scope, "Acme Energy")
+    bright = await admin.create_tenant(p, scope, "Brightside Telecom")
+    acme_billing = await admin.create_program(p, scope, acme.id, "Acme Energy — billing support")
+    acme_sales = await admin.create_program(p, scope, acme.id, "Acme Energy — sales")
+    bright_tech = await admin.create_program(p, scope, bright.id, "Brightside Telecom — technical support")
+
+    def queue(program, name, **kw) -> Queue:  # type: ignore[no-untyped-def]
+        return Queue("", "", "", program.id, name, **kw)
+
+    billing = await admin.create_queue(p, scope, queue(acme_billing, "Billing", skills={"billing": 1},
+                                                       service_level_seconds=30, wrap_up_seconds=30,
+                                                       default_handle_seconds=60))
+    billing_es = await admin.create_queue(p, scope, queue(acme_billing, "Billing (Spanish)", skills={"billing": 1},
+                                                          language="es", service_level_seconds=30,
+                                                          default_handle_seconds=60))
+    await admin.create_queue(p, scope, queue(acme_sales, "Sales chat", skills={"sales": 1},
+                                             strategy=Strategy.MOST_SKILLED, default_handle_seconds=90))
+    await admin.create_queue(p, scope, queue(bright_tech, "Tech support", skills={"tech": 2},
+                                             strategy=Strategy.FEWEST_CONTACTS, ageing_per_minute=1.0,
+                                             default_handle_seconds=75))
+    await admin.create_queue(p, scope, queue(bright_tech, "Tech email", skills={"tech": 1},
+                                             service_level_seconds=3600, default_handle_seconds=45))
+    workflow = await admin.create_workflow(p, scope, Workflow(
+        "", "", "", acme_billing.id, "Acme billing intake",
+        routes=(Route("spanish", 'language == "es"', (
+            Target(billing_es.id, timeout_seconds=45),
+            Target(billing.id, agent_expression='agent.languages HAS "es"', priority=5),
+        )), Route("gold customers", 'tier IN ["gold", "platinum"]', (Target(billing.id, priority=10),))),
+        default_target=Target(billing.id),
+    ))
+    await admin.update_program(p, scope, acme_billing.id, default_workflow_id=workflow.id)
+
+    far = p.clock.now() + timedelta(days=365)
+    profiles = [  # (name, skills, languages, kind)
+        ("Maria Gonzalez", {"billing": 4, "sales": 2}, {"en", "es"}, AgentKind.EMPLOYEE),
+        ("James Carter", {"tech": 4, "billing": 2}, {"en"}, AgentKind.CONTRACTOR),
+        ("Aisha Bello", {"sales": 5, "billing": 3}, {"en", "fr"}, AgentKind.EMPLOYEE),
+    ]
+    first = ["Lena", "Omar", "Grace", "Diego", "Hana", "Tom", "Priya", "Carlos", "Mei", "Noah", "Sofia", "Kwame",
+             "Ines", "Ravi", "Zoe", "Luis", "Anya"]
+    for i, name in enumerate(first):
+        skills = {"billing": rng.randint(1, 5)} if i % 3 != 2 else {"tech": rng.randint(2, 5)}
+        if i % 4 == 0:
+            skills["sales"] = rng.randint(1, 5)
+        if i % 5 == 1:
+            skills["tech"] = rng.randint(2, 5)
+        languages = {"en", "es"} if i % 4 == 1 else {"en"}
+        profiles.append((f"{name} {rng.choice(['Park', 'Silva', 'Moreau', 'Adeyemi', 'Novak', 'Reyes'])}",
+                         skills, languages, AgentKind.CONTRACTOR if i % 2 else AgentKind.EMPLOYEE))
+    for i, (name, skills, languages, kind) in enumerate(profiles):
+        agent = await admin.create_agent(p, scope, Agent(
+            "", "", name, kind=kind, skills=skills, languages=frozenset(languages),
+            certifications={"brightside-tech": far} if "tech" in skills else {},
+            capacity={Medium.VOICE: 1, Medium.CHAT: 3, Medium.EMAIL: 5}, score=round(rng.uniform(60, 99), 1),
+            home_state=rng.choice(["TX", "FL", "OH", "AZ", "GA", "NC"]), time_zone="America/Chicago",
+            attributes={"simulated": i >= len(HUMAN_AGENTS)}))
+        username = HUMAN_AGENTS[i] if i < len(HUMAN_AGENTS) else f"sim{i:02d}"
+        await admin.create_user(p, scope, username=username, password=DEMO_PASSWORD, role=Role.AGENT,
+                                agent_id=agent.id, display_name=name)
+    await admin.create_user(p, scope, username="admin", password=DEMO_PASSWORD, role=Role.ADMIN,
+                            display_name="Demo admin")
+    await admin.create_user(p, scope, username="supervisor", password=DEMO_PASSWORD, role=Role.SUPERVISOR,
+                            display_name="Sam Supervisor")
+    await admin.create_user(p, scope, username="acme-viewer", password=DEMO_PASSWORD, role=Role.CLIENT_VIEWER,
+                            tenant_id=acme.id, display_name="Acme Energy (client)")
+
+
+async def _describe(p: Platform, scope: Scope) -> DemoWorld:
+    world = DemoWorld(scope)
+    agents = await admin.list_agents(p, scope)
+    world.simulated_agent_ids = [a.id for a in agents if a.attributes.get("simulated")]
+    queues = {q.name: q for q in await admin.list_queues(p, scope)}
+    programs = {pr.id: pr for pr in await admin.list_programs(p, scope)}
+    billing = queues["Billing"]
+    workflow_id = programs[billing.program_id].default_workflow_id
+    world.traffic = [
+        QueueTraffic(billing.program_id, None, workflow_id, Channel.VOICE, 9.0,
+                     {"language": ["en", "en", "en", "es"], "tier": ["basic", "basic", "gold", "platinum"]}),
+        QueueTraffic(queues["Sales chat"].program_id, queues["Sales chat"].id, None, Channel.CHAT, 4.0, {}),
+        QueueTraffic(queues["Tech support"].program_id, queues["Tech support"].id, None, Channel.VOICE, 5.0, {}),
+        QueueTraffic(queues["Tech email"].program_id, queues["Tech email"].id, None, Channel.EMAIL, 2.0, {},
+                     patience_seconds=10_000.0),
+    ]
+    world.logins = [
+        ("supervisor", DEMO_PASSWORD, "supervisor: the live wallboard"),
+        ("admin", DEMO_PASSWORD, "operator admin: everything, and the API at /docs"),
+        ("maria", DEMO_PASSWORD, "agent (billing, Spanish) — not simulated, drive her yourself"),
+        ("james", DEMO_PASSWORD, "agent (tech support) — not simulated"),
+        ("acme-viewer", DEMO_PASSWORD, "client viewer: Acme Energy's queues only"),
+    ]
+    return world

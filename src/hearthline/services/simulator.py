@@ -1,0 +1,149 @@
+"""Simulated people for the demo (and for soak runs): agents who work, customers who call.
+
+`AgentSimulator` listens on the bus like a desktop would and, for the agents it drives, accepts
+offers after a short ring, talks for a log-normal handle time, wraps up and completes with a
+disposition, and now and then takes a break. `TrafficGenerator` creates contacts per queue as a
+Poisson process; each customer has an exponential patience and abandons if still waiting then.
+Both act only through the use cases, exactly as the API would.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from dataclasses import dataclass
+
+from ..domain.agents import Presence
+from ..domain.errors import DomainError
+from ..domain.events import Event, EventName
+from ..domain.interactions import Channel, Customer
+from ..domain.organization import Scope
+from . import interactions as ix
+from .platform import Platform
+
+log = logging.getLogger(__name__)
+
+FIRST_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Femi", "Grace", "Hugo", "Iris", "Jamal", "Keiko", "Liam",
+               "Mona", "Nico", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor", "Wen", "Yusuf"]
+LAST_NAMES = ["Alvarez", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Khan",
+              "Lopez", "Miller", "Nguyen", "Okafor", "Patel", "Rossi", "Smith", "Tanaka", "Wright"]
+
+
+@dataclass(slots=True)
+class QueueTraffic:
+    program_id: str
+    queue_id: str | None
+    workflow_id: str | None
+    channel: Channel
+    per_minute: float
+    attributes: dict[str, object]
+    patience_seconds: float = 120.0
+
+
+class AgentSimulator:
+    def __init__(self, platform: Platform, scope: Scope, agent_ids: list[str], *, rng: random.Random,
+                 handle_seconds: float = 60.0, wrap_seconds: float = 8.0, break_chance: float = 0.03) -> None:
+        self.p, self.scope, self.rng = platform, scope, rng
+        self.agent_ids = set(agent_ids)
+        self.handle_seconds, self.wrap_seconds, self.break_chance = handle_seconds, wrap_seconds, break_chance
+        self._tasks: set[asyncio.Task] = set()
+        self._unsubscribe = None
+
+    async def start(self) -> None:
+        self._unsubscribe = self.p.bus.subscribe(self._on_events)
+        for agent_id in sorted(self.agent_ids):
+            await self._safe(ix.set_agent_state(self.p, self.scope, agent_id, Presence.AVAILABLE, None))
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _safe(self, coro) -> object:  # type: ignore[no-untyped-def]
+        try:
+            return await coro
+        except DomainError as err:  # the world moved on (customer left, offer withdrawn): fine
+            log.debug("simulated action skipped: %s", err.message)
+            return None
+
+    async def _on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if event.agent_id not in self.agent_ids:
+                continue
+            if event.name is EventName.INTERACTION_OFFERED:
+                self._spawn(self._handle(event.agent_id, event.data["offer_id"], event.interaction_id))
+            elif event.name is EventName.AGENT_STATE_CHANGED and event.data.get("reason") == "missed":
+                self._spawn(self._come_back(event.agent_id, 5.0))
+
+    async def _handle(self, agent_id: str, offer_id: str, interaction_id: str | None) -> None:
+        await asyncio.sleep(self.rng.uniform(1.0, 4.0))  # the phone rings, she picks up
+        if await self._safe(ix.accept_offer(self.p, self.scope, agent_id, offer_id)) is None:
+            return
+        talk = self.rng.lognormvariate(math.log(self.handle_seconds) - 0.18, 0.6)
+        await asyncio.sleep(min(talk, self.handle_seconds * 6))
+        await self._safe(ix.end(self.p, self.scope, interaction_id))  # type: ignore[arg-type]
+        await asyncio.sleep(self.rng.uniform(0.5, 2.0) * self.wrap_seconds)
+        disposition = self.rng.choice(["resolved", "resolved", "resolved", "referred", "follow-up"])
+        await self._safe(ix.complete(self.p, self.scope, interaction_id, disposition=disposition,  # type: ignore[arg-type]
+                                     notes="simulated"))
+        if self.rng.random() < self.break_chance:
+            await self._safe(ix.set_agent_state(self.p, self.scope, agent_id, Presence.PAUSED, "break"))
+            self._spawn(self._come_back(agent_id, self.rng.uniform(30, 90)))
+
+    async def _come_back(self, agent_id: str, after: float) -> None:
+        await asyncio.sleep(after)
+        await self._safe(ix.set_agent_state(self.p, self.scope, agent_id, Presence.AVAILABLE, None))
+
+
+class TrafficGenerator:
+    def __init__(self, platform: Platform, scope: Scope, traffic: list[QueueTraffic], *, rng: random.Random) -> None:
+        self.p, self.scope, self.traffic, self.rng = platform, scope, traffic, rng
+        self._tasks: set[asyncio.Task] = set()
+        self.created = 0
+
+    async def start(self) -> None:
+        for flow in self.traffic:
+            task = asyncio.create_task(self._arrivals(flow))
+            self._tasks.add(task)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _customer(self) -> Customer:
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+        number = self.rng.randrange(200, 999) * 10_000 + self.rng.randrange(0, 9999)
+        return Customer(id=f"C{self.rng.randrange(10_000, 99_999)}", name=f"{first} {last}",
+                        phone=f"+1555{number:07d}"[:12], email=f"{first.lower()}.{last.lower()}@example.com")
+
+    async def _arrivals(self, flow: QueueTraffic) -> None:
+        while True:
+            await asyncio.sleep(self.rng.expovariate(flow.per_minute / 60.0))
+            attributes = {k: (self.rng.choice(v) if isinstance(v, list) else v) for k, v in flow.attributes.items()}
+            new = ix.NewInteraction(flow.program_id, flow.channel, customer=self._customer(), attributes=attributes,
+                                    queue_id=flow.queue_id, workflow_id=flow.workflow_id)
+            try:
+                interaction = await ix.create_interaction(self.p, self.scope, new)
+            except DomainError:
+                log.exception("simulated arrival refused")
+                continue
+            self.created += 1
+            task = asyncio.create_task(self._patience(interaction.id, flow.patience_seconds))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _patience(self, interaction_id: str, mean: float) -> None:
+        await asyncio.sleep(self.rng.expovariate(1.0 / mean))
+        try:
+            await ix.abandon(self.p, self.scope, interaction_id)
+        except DomainError:
+            pass  # answered already

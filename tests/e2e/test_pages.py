@@ -1,0 +1,113 @@
+"""The pages as a person uses them, in Chromium: log in, watch the wallboard move, take a call on
+the agent desk. The server is the real `hearthline serve`; the browser is Debian's chromium."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .support import PASSWORD, Api, Server, World
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make system-deps`")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def _log_in(browser: Any, server: Server, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server.base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def test_a_wrong_password_keeps_you_on_the_login_page_with_a_message(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base_url}/wallboard")
+    assert "/login" in page.url  # not logged in: sent to log in first
+    page.fill("input[name=username]", "nobody")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".error")
+    assert "Wrong username or password" in page.inner_text(".error")
+    page.close()
+
+
+def test_supervisor_wallboard_shows_waiting_contacts_live(browser: Any, server: Server, world: World,
+                                                          alpha: Api, tmp_path: Any) -> None:
+    supervisor = world.user("supervisor")
+    page = _log_in(browser, server, supervisor.user["username"])
+    assert page.url.endswith("/wallboard")
+    queue = world.queues["A"]
+    tile = page.locator(f"[data-queue='{queue['id']}']")
+    tile.wait_for()
+    assert tile.locator("[data-field=waiting]").inner_text() == "0"
+    for n in range(3):  # nobody is available: they wait
+        alpha.ok("POST", "/interactions", 201, json={"program_id": world.programs["A"]["id"], "channel": "voice",
+                                                    "queue_id": queue["id"], "customer": {"name": f"C{n}"}})
+    # the page is not reloaded: the WebSocket brings the new numbers
+    page.wait_for_function(
+        f"document.querySelector(\"[data-queue='{queue['id']}'] [data-field=waiting]\").textContent === '3'")
+    assert world.agent["name"] in page.inner_text("#agents")
+    page.screenshot(path=str(tmp_path / "wallboard.png"), full_page=True)
+    page.close()
+
+
+def test_client_viewer_sees_only_her_tenants_queues_and_no_agents(browser: Any, server: Server,
+                                                                  world: World) -> None:
+    page = _log_in(browser, server, world.viewer_api.user["username"])
+    page.locator(f"[data-queue='{world.queues['A']['id']}']").wait_for()
+    assert page.locator(f"[data-queue='{world.queues['B']['id']}']").count() == 0
+    assert page.locator("#agents").count() == 0
+    page.close()
+
+
+def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, server: Server, world: World,
+                                                                 alpha: Api) -> None:
+    agent = world.agent_api
+    page = _log_in(browser, server, agent.user["username"])
+    assert page.url.endswith("/agent")
+    page.select_option("#state", "available")
+    page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('available')")
+
+    created = alpha.ok("POST", "/interactions", 201, json={
+        "program_id": world.programs["A"]["id"], "channel": "voice", "queue_id": world.queues["A"]["id"],
+        "customer": {"name": "Rita Caller"}})
+    offer = page.locator(".card.offer")
+    offer.wait_for()
+    assert "Rita Caller" in offer.inner_text()
+    assert re.search(r"\d", page.inner_text(".countdown"))  # the answer-by countdown runs
+    offer.get_by_role("button", name="Accept").click()
+
+    contact = page.locator(".card.contact")
+    contact.wait_for()
+    page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('busy')")
+    contact.get_by_role("button", name="End").click()
+    page.get_by_role("button", name="Complete").wait_for()
+    page.get_by_role("button", name="Complete").click()
+    page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
+
+    done = alpha.ok("GET", f"/interactions/{created['id']}")
+    assert done["state"] == "completed"
+    assert done["agent_id"] == world.agent["id"]
+    assert done["disposition"] == "resolved"
+    page.close()
