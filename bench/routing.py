@@ -281,10 +281,9 @@ def free_agent_loop(world: World, engine: RoutingEngine, mirror: dict, clock: Cl
 def arrival_decision(engine: RoutingEngine, entry: WaitingEntry, now: float,
                      offers: list[int]) -> RoutingAgent | None:
     """(b): a contact arrives, the best ready agent is picked, and she is busy with it."""
-    engine.add(entry)
-    chosen = engine.agents_for(entry)
-    engine.remove(entry.interaction_id)
+    chosen = engine.agents_for(entry)  # as the center does: filed only if nobody can take it
     if not chosen:
+        engine.add(entry)
         return None
     agent = chosen[0]
     offers[0] += 1

@@ -448,10 +448,15 @@ class ContactCenter:
         interaction.state = S.QUEUED
         self._touch(interaction)
         entry = self._entry(interaction)
+        agents = self.engine.agents_for(entry)
+        if agents:  # someone is free for it: it is next in line, and never needs filing
+            self._emit(EventName.INTERACTION_QUEUED, now, interaction=interaction,
+                       priority=interaction.priority, position=1)
+            self._make_offers(entry, [self.agents[a.agent_id] for a in agents], now)
+            return
         self.engine.add(entry)
         self._emit(EventName.INTERACTION_QUEUED, now, interaction=interaction,
                    priority=interaction.priority, position=self.engine.position(entry))
-        self._dispatch_entry(entry, now)
 
     def _dispatch_entry(self, entry: WaitingEntry, now: datetime) -> None:
         agents = self.engine.agents_for(entry)

@@ -49,6 +49,7 @@ class WaitingEntry:
     only_agent: AgentId | None = None
     env: dict[str, Any] = field(default_factory=dict)  # interaction side of agent expressions
     key: tuple[float, float, int, str] = (0.0, 0.0, 0, "")
+    lists: tuple[SortedList, ...] = ()  # the lists it is filed in, for a quick removal
 
     def allows(self, agent: "RoutingAgent") -> bool:
         if agent.agent_id in self.excluded:
@@ -285,17 +286,16 @@ class RoutingEngine:
         return (self._filtered if entry.restricted else self._open)[(entry.queue_id, None)]
 
     def _list(self, entry: WaitingEntry) -> None:
-        entry.key = self._key(entry)
-        self._list_for(entry).add(entry.key)
+        entry.key = key = self._key(entry)
         combined = self._combined_for(entry)
-        if combined is not None:
-            combined.add(entry.key)
+        entry.lists = (self._list_for(entry),) if combined is None else (self._list_for(entry), combined)
+        for sorted_list in entry.lists:
+            sorted_list.add(key)
 
     def _unlist(self, entry: WaitingEntry) -> None:
-        self._list_for(entry).remove(entry.key)
-        combined = self._combined_for(entry)
-        if combined is not None:
-            combined.remove(entry.key)
+        for sorted_list in entry.lists:
+            sorted_list.remove(entry.key)
+        entry.lists = ()
 
     def add(self, entry: WaitingEntry) -> None:
         """File a waiting contact. Its place is fixed by (priority, enqueue time, seq)."""

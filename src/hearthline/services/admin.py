@@ -37,6 +37,34 @@ async def create_operator(p: Platform, name: str, *, operator_id: str | None = N
     return operator
 
 
+async def get_operator(p: Platform, scope: Scope) -> Operator:
+    return m.operator_from_row(await p.run(p.store.get_row, t.operators, "operator", scope.operator_id,
+                                           Scope(scope.operator_id)))
+
+
+async def update_operator(p: Platform, scope: Scope, *, name: str | None = None,
+                          missed_pause_code: str | None = None) -> Operator:
+    """Rename the operator or choose the pause an agent lands in after a missed offer (it must
+    be one of the operator's pause reasons)."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = _name(name)
+    if missed_pause_code is not None:
+        if missed_pause_code not in {r.code for r in await list_pause_reasons(p, scope)}:
+            raise InvalidInput("missed_pause_code", f"no such pause reason: {missed_pause_code}")
+        values["missed_pause_code"] = missed_pause_code
+    if values:
+        await p.run(p.store.update_row, t.operators, "operator", scope.operator_id, Scope(scope.operator_id),
+                    values)
+    operator = await get_operator(p, scope)
+
+    def apply(center: Any, now: Any) -> None:
+        center.operator.name, center.operator.missed_pause_code = operator.name, operator.missed_pause_code
+
+    await p.in_router(scope, apply)
+    return operator
+
+
 # ---- tenants and programs -------------------------------------------------------------------
 async def create_tenant(p: Platform, scope: Scope, name: str) -> Tenant:
     tenant = Tenant(new_id(), scope.operator_id, _name(name))
@@ -214,8 +242,9 @@ async def put_pause_reason(p: Platform, scope: Scope, reason: PauseReason) -> Pa
 
 
 async def delete_pause_reason(p: Platform, scope: Scope, code: str) -> None:
-    if code == "missed":
-        raise InvalidInput("code", "the 'missed' pause is used by routing and cannot be deleted")
+    if code == (await get_operator(p, scope)).missed_pause_code:
+        raise InvalidInput("code", "this pause is where routing puts agents who miss an offer; choose another "
+                           "missed_pause_code for the operator first")
     await p.run(p.store.delete_keyed, t.pause_reasons, "pause reason", "code", code, scope.operator_id)
     reasons = await list_pause_reasons(p, scope)
     await p.in_router(scope, lambda c, now: c.set_pause_reasons(reasons))

@@ -90,7 +90,8 @@ class SqlStore:
     # ---- generic scoped access --------------------------------------------------------------
     @staticmethod
     def _scoped(table: Table, scope: Scope):  # type: ignore[no-untyped-def]
-        query = select(table).where(table.c.operator_id == scope.operator_id)
+        owner = table.c.id if table is t.operators else table.c.operator_id
+        query = select(table).where(owner == scope.operator_id)
         if scope.tenant_ids is not None and table in TENANT_SCOPED:
             column = table.c.id if table is t.tenants else table.c.tenant_id
             query = query.where(column.in_(sorted(scope.tenant_ids)))
