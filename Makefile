@@ -32,7 +32,7 @@ test: install system-deps
 unit: install
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-bench: install
+bench: install system-deps
 	@for f in bench/routing.py bench/http_create.py; do \
 		test -f "$$f" || { echo "error: $$f is missing" >&2; exit 1; }; \
 	done

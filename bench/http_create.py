@@ -2,11 +2,13 @@
 
 Starts the real server (`hearthline serve`) as a subprocess for each store, seeds an operator, an
 admin, a tenant, a program and a queue through the API, then has C concurrent clients POST
-/api/v1/interactions N times in total. The baseline, measured in the same run against the same
+/api/v1/interactions for a fixed time (load from wrk, a C load generator, when installed —
+`make bench` installs it — so that the client does not limit the figure; else N requests from
+httpx). The baseline, measured in the same run against the same
 server with the same clients, is GET /healthz (a request that touches the store and nothing
 else): the ratio says what routing + storing an interaction costs over a bare request.
 
-    python bench/http_create.py [--count 2000] [--concurrency 16] [--skip-postgres] [--json]
+    python bench/http_create.py [--seconds 8] [--concurrency 16] [--skip-postgres] [--json]
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 import uuid
@@ -81,6 +84,35 @@ def start_server(data_dir: Path, database_url: str) -> tuple[subprocess.Popen, s
     raise SystemExit(f"server did not start; see {data_dir / 'server.log'}")
 
 
+def wrk(base: str, token: str, seconds: int, concurrency: int, method: str, path: str,
+        body: dict | None) -> dict[str, float]:
+    """Load from wrk (a C load generator): the server, not the client, is what is measured."""
+    script = "\n".join([
+        f'wrk.method = "{method}"',
+        f"wrk.body = {json.dumps(json.dumps(body)) if body is not None else 'nil'}",
+        'wrk.headers["Content-Type"] = "application/json"',
+        f'wrk.headers["Authorization"] = "Bearer {token}"',
+        "done = function(summary, latency, requests)",
+        '  io.write(string.format("JSON {\\"requests\\": %d, \\"seconds\\": %f, \\"p50\\": %f, '
+        '\\"p99\\": %f, \\"errors\\": %d}\\n", summary.requests, summary.duration / 1e6, '
+        "latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, "
+        "summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + "
+        "summary.errors.timeout))",
+        "end",
+    ])
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", f.name, base + path],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in out.splitlines() if x.startswith("JSON "))
+    r = json.loads(line[5:])
+    return {"per_second": r["requests"] / r["seconds"], "p50_ms": r["p50"], "p99_ms": r["p99"],
+            "errors": r["errors"], "requests": r["requests"]}
+
+
 async def hammer(base: str, token: str, count: int, concurrency: int, method: str, path: str,
                  body: dict | None) -> dict[str, float]:
     latencies: list[float] = []
@@ -107,7 +139,8 @@ async def hammer(base: str, token: str, count: int, concurrency: int, method: st
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000, "errors": errors}
 
 
-def run_store(name: str, database_url: str, count: int, concurrency: int) -> dict[str, object]:
+def run_store(name: str, database_url: str, count: int, concurrency: int, seconds: int,
+              use_wrk: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"hl-bench-{name}-") as tmp:
         data_dir = Path(tmp)
         seed(data_dir, database_url)
@@ -124,10 +157,13 @@ def run_store(name: str, database_url: str, count: int, concurrency: int) -> dic
                                   headers=h).json()
             body = {"program_id": program["id"], "channel": "voice", "queue_id": queue["id"],
                     "customer": {"name": "Bench caller"}, "attributes": {"language": "en"}}
-            warm = asyncio.run(hammer(base, token, 100, concurrency, "POST", "/api/v1/interactions", body))
-            del warm
-            baseline = asyncio.run(hammer(base, token, count, concurrency, "GET", "/healthz", None))
-            create = asyncio.run(hammer(base, token, count, concurrency, "POST", "/api/v1/interactions", body))
+            asyncio.run(hammer(base, token, 100, concurrency, "POST", "/api/v1/interactions", body))  # warm up
+            if use_wrk:
+                baseline = wrk(base, token, seconds, concurrency, "GET", "/healthz", None)
+                create = wrk(base, token, seconds, concurrency, "POST", "/api/v1/interactions", body)
+            else:
+                baseline = asyncio.run(hammer(base, token, count, concurrency, "GET", "/healthz", None))
+                create = asyncio.run(hammer(base, token, count, concurrency, "POST", "/api/v1/interactions", body))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -155,21 +191,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk measurement")
+    parser.add_argument("--python-client", action="store_true", help="load from httpx even if wrk is installed")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--json", action="store_true")
     ns = parser.parse_args()
-    results = [run_store("sqlite", "", ns.count, ns.concurrency)]
+    use_wrk = shutil.which("wrk") is not None and not ns.python_client
+    results = [run_store("sqlite", "", ns.count, ns.concurrency, ns.seconds, use_wrk)]
     if not ns.skip_postgres:
         pg_url = os.environ.get("HEARTHLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
         url, drop = postgres_database(pg_url)
         try:
-            results.append(run_store("postgresql", url, ns.count, ns.concurrency))
+            results.append(run_store("postgresql", url, ns.count, ns.concurrency, ns.seconds, use_wrk))
         finally:
             drop()
     if ns.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"HTTP API: {ns.count} requests per measurement, {ns.concurrency} concurrent clients, one server process")
+    how = f"wrk, {ns.seconds} s per measurement" if use_wrk else f"httpx, {ns.count} requests per measurement"
+    print(f"HTTP API, one server process, {ns.concurrency} concurrent connections, load from {how}")
     print(f"{'store':<11} {'what':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
         for label, m in (("POST /interactions", r["create"]), ("GET /healthz (base)", r["baseline_healthz"])):

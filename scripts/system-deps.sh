@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite uses, if they are missing.
+# Install the Debian packages the test suite and the benchmarks use, if they are missing.
 # Idempotent: does nothing when everything is present.  Only runs apt-get as
 # root; otherwise prints what is missing and exits 0.
 #
@@ -8,6 +8,7 @@ set -euo pipefail
 
 PACKAGES=(
     "chromium /usr/bin/chromium"
+    "wrk /usr/bin/wrk"
 )
 
 missing=()

@@ -27,9 +27,9 @@ from .agents import Agent, AgentState, Medium, Presence, StateSegment, medium_is
 from .errors import InvalidInput, InvalidTransition, NotFound
 from .events import Event, EventName
 from .expressions import Expression, ExpressionContext, compile_expression
-from .ids import AgentId, InteractionId, OfferId, QueueId, WorkflowId, new_id
+from .ids import AgentId, InteractionId, OfferId, ProgramId, QueueId, WorkflowId, new_id
 from .interactions import Interaction, InteractionState, TransferKind
-from .organization import Operator, PauseReason, SkillDefinition
+from .organization import Operator, PauseReason, Program, SkillDefinition
 from .queues import Queue, Strategy
 from .routing import RoutingAgent, RoutingEngine, WaitingEntry
 from .stats import AgentStats, QueueStats, estimated_wait
@@ -103,6 +103,7 @@ class ContactCenter:
         self.offer_timeout_seconds = offer_timeout_seconds
         self.engine = RoutingEngine()
         self.queues: dict[QueueId, Queue] = {}
+        self.programs: dict[ProgramId, Program] = {}
         self.workflows: dict[WorkflowId, CompiledWorkflow] = {}
         self.skill_requirements: dict[str, str] = {}
         self.pause_reasons: dict[str, PauseReason] = {}
@@ -161,6 +162,18 @@ class ContactCenter:
             self.day = day
 
     # ---- configuration ----------------------------------------------------------------------
+    def set_program(self, program: Program) -> None:
+        self.programs[program.id] = program
+
+    def remove_program(self, program_id: str) -> None:
+        self.programs.pop(program_id, None)  # type: ignore[arg-type]
+
+    def program(self, program_id: str) -> Program:
+        program = self.programs.get(program_id)  # type: ignore[arg-type]
+        if program is None:
+            raise NotFound("program", program_id)
+        return program
+
     def set_skills(self, skills: list[SkillDefinition]) -> None:
         self.skill_requirements = {s.name: s.requires_certification for s in skills if s.requires_certification}
 

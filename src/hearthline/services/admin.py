@@ -103,6 +103,7 @@ async def create_program(p: Platform, scope: Scope, tenant_id: str, name: str) -
     await p.run(p.store.insert_row, t.programs, {
         "id": program.id, "operator_id": program.operator_id, "tenant_id": tenant_id, "name": program.name,
         "default_workflow_id": None, "created_at": p.clock.now()})
+    await p.in_router(scope, lambda c, now: c.set_program(program))
     return program
 
 
@@ -129,11 +130,14 @@ async def update_program(p: Platform, scope: Scope, program_id: str, *, name: st
         values["default_workflow_id"] = None
     if values:
         await p.run(p.store.update_row, t.programs, "program", program_id, scope, values)
-    return await get_program(p, scope, program_id)
+    program = await get_program(p, scope, program_id)
+    await p.in_router(scope, lambda c, now: c.set_program(program))
+    return program
 
 
 async def delete_program(p: Platform, scope: Scope, program_id: str) -> None:
     await p.run(p.store.delete_row, t.programs, "program", program_id, scope)
+    await p.in_router(scope, lambda c, now: c.remove_program(program_id))
 
 
 # ---- users ----------------------------------------------------------------------------------

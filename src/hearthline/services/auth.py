@@ -30,6 +30,10 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+TOKEN_CACHE_SECONDS = 10.0
+TOKEN_CACHE_SIZE = 10_000
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -82,6 +86,7 @@ class Auth:
         self.platform = platform
         self.limiter = LoginLimiter(login_attempts_per_minute)
         self.session_max_age = timedelta(seconds=session_max_age_seconds)
+        self._cache: dict[str, tuple[float, User, datetime | None]] = {}  # hash → (valid until, user, expiry)
 
     def _check_password(self, username: str, password: str) -> User:
         with self.platform.store.begin() as conn:
@@ -119,7 +124,7 @@ class Auth:
                 kind=kind, name=name, created_at=now, expires_at=expires))
         return token
 
-    def _resolve(self, token: str) -> User:
+    def _resolve(self, token: str) -> tuple[User, datetime | None]:
         with self.platform.store.begin() as conn:
             row = conn.execute(
                 select(t.users, t.api_tokens.c.expires_at.label("token_expires_at"))
@@ -134,13 +139,36 @@ class Auth:
         user = m.user_from_row(row)
         if not user.active:
             raise AuthenticationFailed("the account is disabled")
-        return user
+        return user, expires
 
     async def authenticate(self, token: str) -> tuple[User, Scope]:
-        user = await self.platform.run(self._resolve, token)
+        """The user a token belongs to. Answers are cached for TOKEN_CACHE_SECONDS: a revocation
+        in this process takes effect at once, a change made elsewhere (another node, a disabled
+        account) within that time."""
+        key = token_hash(token)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            user, expires = cached[1], cached[2]
+            if expires is None or expires > self.platform.clock.now():
+                return user, scope_of(user)
+        user, expires = await self.platform.run(self._resolve, token)
+        if len(self._cache) >= TOKEN_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (now + TOKEN_CACHE_SECONDS, user, expires)
         return user, scope_of(user)
 
+    def forget(self, user_id: str | None = None) -> None:
+        """Drop cached tokens: all, or one user's (after her password or role changed)."""
+        if user_id is None:
+            self._cache.clear()
+        else:
+            for key in [k for k, v in self._cache.items() if v[1].id == user_id]:
+                del self._cache[key]
+
     async def revoke(self, token: str) -> None:
+        self._cache.pop(token_hash(token), None)
+
         def _revoke() -> None:
             with self.platform.store.begin() as conn:
                 conn.execute(delete(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash(token)))

@@ -4,6 +4,7 @@ them, and the agent side — presence, offers. Reads of history come from the st
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,6 @@ from ..domain.errors import InvalidInput, NotFound, PermissionDenied
 from ..domain.ids import new_id
 from ..domain.interactions import Channel, Customer, Direction, Interaction, TransferKind
 from ..domain.organization import Role, Scope
-from .admin import get_program
 from .platform import Platform
 
 
@@ -36,22 +36,37 @@ class NewInteraction:
 
 async def create_interaction(p: Platform, scope: Scope, new: NewInteraction) -> Interaction:
     """Queue new work. Routed to `queue_id` if given, else through `workflow_id`, else through the
-    program's default workflow."""
-    program = await get_program(p, scope, new.program_id)
-    workflow_id = new.workflow_id
-    if new.queue_id is None and workflow_id is None:
-        workflow_id = program.default_workflow_id
-        if workflow_id is None:
-            raise InvalidInput("queue_id", "give a queue_id or a workflow_id; the program has no default workflow")
-    interaction = Interaction(
-        id=new_id(), operator_id=scope.operator_id, tenant_id=program.tenant_id, program_id=program.id,
-        channel=new.channel, direction=new.direction, created_at=p.clock.now(),
-        customer=new.customer or Customer(), attributes=dict(new.attributes or {}), priority=new.priority,
-    )
+    program's default workflow. All of it happens inside the router (which knows the programs),
+    so taking in a contact costs no store read."""
+    created, _ = await _create(p, scope, new, view=False)
+    return created
 
-    def create(center: ContactCenter, now: datetime) -> Interaction:
-        interaction.created_at = now
-        return center.create_interaction(interaction, now, queue_id=new.queue_id, workflow_id=workflow_id)
+
+async def create_and_view(p: Platform, scope: Scope, new: NewInteraction) -> tuple[Interaction, dict[str, Any]]:
+    """Create, and return a snapshot of the interaction with its live facts (position, estimated
+    wait) as of its creation."""
+    return await _create(p, scope, new, view=True)
+
+
+async def _create(p: Platform, scope: Scope, new: NewInteraction, *, view: bool) -> tuple[Interaction, dict[str, Any]]:
+    def create(center: ContactCenter, now: datetime) -> tuple[Interaction, dict[str, Any]]:
+        program = center.program(new.program_id)
+        if not scope.sees_tenant(program.tenant_id):
+            raise NotFound("program", new.program_id)
+        workflow_id = new.workflow_id
+        if new.queue_id is None and workflow_id is None:
+            workflow_id = program.default_workflow_id
+            if workflow_id is None:
+                raise InvalidInput("queue_id", "give a queue_id or a workflow_id; the program has no default workflow")
+        interaction = Interaction(
+            id=new_id(), operator_id=scope.operator_id, tenant_id=program.tenant_id, program_id=program.id,
+            channel=new.channel, direction=new.direction, created_at=now, customer=new.customer or Customer(),
+            attributes=dict(new.attributes or {}), priority=new.priority,
+        )
+        center.create_interaction(interaction, now, queue_id=new.queue_id, workflow_id=workflow_id)
+        if not view:
+            return interaction, {}
+        return copy.deepcopy(interaction), _live(center, interaction.id, now)
 
     return await p.in_router(scope, create)
 
@@ -73,15 +88,17 @@ async def get_interaction(p: Platform, scope: Scope, interaction_id: str) -> tup
             p, interaction_id, scope.agent_id):
         raise NotFound("interaction", interaction_id)
 
-    def live(center: ContactCenter, now: datetime) -> dict[str, Any]:
-        current = center.interactions.get(interaction_id)  # type: ignore[arg-type]
-        if current is None or not current.state.waiting:
-            return {}
-        position, ewt = center.estimated_wait(interaction_id)
-        return {"position": position, "estimated_wait_seconds": None if ewt is None else round(ewt, 1),
-                "wait_seconds": round(current.wait_seconds(now), 1)}
+    return interaction, await p.in_router(scope, lambda center, now: _live(center, interaction_id, now))
 
-    return interaction, await p.in_router(scope, live)
+
+def _live(center: ContactCenter, interaction_id: str, now: datetime) -> dict[str, Any]:
+    """Position, estimated wait and time waited of a contact still waiting; {} otherwise."""
+    current = center.interactions.get(interaction_id)  # type: ignore[arg-type]
+    if current is None or not current.state.waiting:
+        return {}
+    position, ewt = center.estimated_wait(interaction_id)
+    return {"position": position, "estimated_wait_seconds": None if ewt is None else round(ewt, 1),
+            "wait_seconds": round(current.wait_seconds(now), 1)}
 
 
 async def _offered_to(p: Platform, interaction_id: str, agent_id: str | None) -> bool:

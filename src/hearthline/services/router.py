@@ -35,7 +35,7 @@ class SystemClock:
 class RouterStore(Protocol):
     def load_router_state(self, operator_id: str, since: datetime) -> dict[str, Any]: ...
 
-    def save_changes(self, operator_id: str, changes: Any) -> list[int]: ...
+    def save_changes(self, operator_id: str, changes: Any) -> None: ...
 
 
 @dataclass(slots=True)
@@ -83,6 +83,8 @@ class Router:
         start_of_day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         state = await asyncio.to_thread(self._store.load_router_state, self.operator_id, start_of_day)
         center = ContactCenter(state["operator"], offer_timeout_seconds=self._offer_timeout)
+        for program in state["programs"]:
+            center.set_program(program)
         center.set_skills(state["skills"])
         center.set_pause_reasons(state["pause_reasons"])
         for queue in state["queues"]:

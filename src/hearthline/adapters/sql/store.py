@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...domain.agents import Agent, Presence, StateSegment
@@ -147,8 +149,8 @@ class SqlStore:
             raise NotFound(kind, value)
 
     # ---- router persistence -----------------------------------------------------------------
-    def save_changes(self, operator_id: str, changes: Changes) -> list[int]:
-        """Persist one batch of router changes in a single transaction; returns the event ids."""
+    def save_changes(self, operator_id: str, changes: Changes) -> None:
+        """Persist one batch of router changes in a single transaction."""
         with self.begin() as conn:
             self._upsert_interactions(conn, list(changes.interactions.values()))
             self._upsert_offers(conn, operator_id, list(changes.offers.values()))
@@ -156,31 +158,20 @@ class SqlStore:
                 conn.execute(update(t.agents).where(t.agents.c.id == runtime.id).values(
                     presence=str(runtime.presence), pause_reason=runtime.pause_reason))
             self._upsert_segments(conn, operator_id, changes.segments)
-            ids: list[int] = []
-            for e in changes.events:
-                ids.append(conn.execute(insert(t.events).values(**m.event_row(e))).inserted_primary_key[0])
-        return ids
+            if changes.events:  # one executemany; ids follow the order of the list
+                conn.execute(insert(t.events), [m.event_row(e) for e in changes.events])
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+        """INSERT … ON CONFLICT (keys) DO UPDATE, in one executemany (SQLite and PostgreSQL)."""
         if not rows:
             return
-        cond = None
-        # One round trip to learn which keys exist, then one executemany each for insert/update.
-        if len(keys) == 1:
-            cond = table.c[keys[0]].in_([r[keys[0]] for r in rows])
-            existing = {(x,) for (x,) in conn.execute(select(table.c[keys[0]]).where(cond))}
-        else:
-            existing = set()
-            for r in rows:
-                where = [table.c[k] == r[k] for k in keys]
-                if conn.execute(select(table.c[keys[0]]).where(*where)).first() is not None:
-                    existing.add(tuple(r[k] for k in keys))
-        new = [r for r in rows if tuple(r[k] for k in keys) not in existing]
-        old = [r for r in rows if tuple(r[k] for k in keys) in existing]
-        if new:
-            conn.execute(insert(table), new)
-        for r in old:
-            conn.execute(update(table).where(*[table.c[k] == r[k] for k in keys]).values(**r))
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+        )
+        conn.execute(stmt, rows)
 
     def _upsert_interactions(self, conn: Connection, items: list[Interaction]) -> None:
         self._upsert(conn, t.interactions, [m.interaction_row(i) for i in items], ("id",))
@@ -231,6 +222,8 @@ class SqlStore:
                     .mappings()],
                 "workflows": [m.workflow_from_row(r) for r in conn.execute(
                     select(t.workflows).where(t.workflows.c.operator_id == operator_id)).mappings()],
+                "programs": [m.program_from_row(r) for r in conn.execute(
+                    select(t.programs).where(t.programs.c.operator_id == operator_id)).mappings()],
                 "skills": [m.skill_from_row(r) for r in conn.execute(
                     select(t.skills).where(t.skills.c.operator_id == operator_id)).mappings()],
                 "pause_reasons": [m.pause_reason_from_row(r) for r in conn.execute(

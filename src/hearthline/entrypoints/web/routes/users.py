@@ -1,12 +1,12 @@
 """Users of the operator. Read: admin, supervisor. Write: admin. Password hashes never leave."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ....domain.errors import InvalidInput
 from ....domain.organization import Role
 from ....services import admin
-from ..deps import AdminDep, PlatformDep, StaffDep
+from ..deps import AdminDep, PlatformDep, StaffDep, components
 from ..params import IdPath
 from ..schemas.organization import UserIn, UserOut, UserPatch
 
@@ -37,12 +37,16 @@ async def get_user(user_id: IdPath, caller: StaffDep, p: PlatformDep) -> UserOut
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-async def update_user(user_id: IdPath, body: UserPatch, caller: AdminDep, p: PlatformDep) -> UserOut:
-    return UserOut.of(await admin.update_user(p, caller.scope, user_id, password=body.password,
-                                              display_name=body.display_name, active=body.active))
+async def update_user(user_id: IdPath, body: UserPatch, caller: AdminDep, p: PlatformDep,
+                      request: Request) -> UserOut:
+    user = await admin.update_user(p, caller.scope, user_id, password=body.password,
+                                   display_name=body.display_name, active=body.active)
+    components(request).auth.forget(user_id)  # a disabled account stops working at once
+    return UserOut.of(user)
 
 
 @router.delete("/{user_id}", status_code=204)
-async def delete_user(user_id: IdPath, caller: AdminDep, p: PlatformDep) -> Response:
+async def delete_user(user_id: IdPath, caller: AdminDep, p: PlatformDep, request: Request) -> Response:
     await admin.delete_user(p, caller.scope, user_id)
+    components(request).auth.forget(user_id)
     return Response(status_code=204)
