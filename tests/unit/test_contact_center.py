@@ -829,6 +829,7 @@ def test_every_state_change_closes_one_segment_and_opens_the_next_without_gaps()
 
     timeline = [segments[k] for k in sorted(segments) if k[0] == ann]
     assert [(s.state, s.reason, s.start) for s in timeline] == [
+        (AgentState.OFFLINE, None, at(0)),  # a new agent's timeline starts offline
         (AgentState.AVAILABLE, None, at(0)),
         (AgentState.BUSY, None, at(15)),
         (AgentState.WRAP_UP, None, at(30)),

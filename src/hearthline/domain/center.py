@@ -210,8 +210,9 @@ class ContactCenter:
             "certifications": sorted(c for c in agent.certifications if agent.certified(c, now)),
         }
 
-    def set_agent(self, agent: Agent, now: datetime) -> AgentRuntime:
-        """Add an agent or change her profile; her live state is kept."""
+    def set_agent(self, agent: Agent, now: datetime, *, restoring: bool = False) -> AgentRuntime:
+        """Add an agent or change her profile; her live state is kept. A new agent's timeline
+        starts with an offline segment (unless she is being restored with her own)."""
         skills = agent.effective_skills(now, self.skill_requirements)
         runtime = self.agents.get(agent.id)
         if runtime is None:
@@ -219,6 +220,8 @@ class ContactCenter:
                                    idle_since=_ts(now), score=agent.score)
             runtime = AgentRuntime(profile=agent, routing=routing)
             self.agents[agent.id] = runtime
+            if not restoring:
+                self._update_agent(runtime, now)
         else:
             runtime.profile = agent
             runtime.routing.skills = skills
@@ -877,7 +880,7 @@ class ContactCenter:
         agent keeps her presence) and recorded as OfferReverted."""
         self._roll_day(now)
         for agent, presence, reason, segment in agents:
-            runtime = self.set_agent(agent, now)
+            runtime = self.set_agent(agent, now, restoring=True)
             runtime.presence, runtime.pause_reason = presence, reason
             if segment is not None and segment.end is None:
                 runtime.segment, runtime.segment_seq = segment, segment.seq

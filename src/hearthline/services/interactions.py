@@ -205,6 +205,27 @@ async def set_agent_state(p: Platform, scope: Scope, agent_id: str, presence: Pr
     return await p.in_router(scope, change)
 
 
+async def agent_timeline(p: Platform, scope: Scope, agent_id: str, start: datetime,
+                         end: datetime) -> list[dict[str, Any]]:
+    """The agent's state segments that overlap [start, end), in order; the open one (still
+    going) has `end` None. Adherence and pay are computed from these."""
+    _own_agent(scope, agent_id)
+    if end <= start:
+        raise InvalidInput("end", "must be after start")
+    await p.run(p.store.get_row, t.agents, "agent", agent_id, scope)
+
+    def query() -> list[dict[str, Any]]:
+        seg = t.agent_segments
+        with p.store.begin() as conn:
+            rows = conn.execute(select(seg).where(
+                (seg.c.agent_id == agent_id) & (seg.c.operator_id == scope.operator_id) & (seg.c.start < end)
+                & (seg.c.end.is_(None) | (seg.c.end > start))).order_by(seg.c.seq)).mappings()
+            return [{"seq": r["seq"], "state": r["state"], "reason": r["reason"], "start": r["start"],
+                     "end": r["end"]} for r in rows]
+
+    return await p.run(query)
+
+
 async def list_offers(p: Platform, scope: Scope, agent_id: str) -> list[dict[str, Any]]:
     _own_agent(scope, agent_id)
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import AwareDatetime
 
 from ....domain.agents import Agent, AgentKind, Medium, Presence
 from ....domain.errors import NotFound
@@ -19,7 +20,7 @@ from ....services import admin
 from ....services import interactions as work
 from ..deps import AdminDep, Caller, PlatformDep, WorkerDep
 from ..params import IdPath
-from ..schemas.agents import AgentIn, AgentOut, AgentPatch, AgentStateIn, AgentStateOut
+from ..schemas.agents import AgentIn, AgentOut, AgentPatch, AgentStateIn, AgentStateOut, SegmentOut
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
@@ -83,3 +84,10 @@ async def get_agent_state(agent_id: IdPath, caller: WorkerDep, p: PlatformDep) -
 @router.put("/{agent_id}/state", response_model=AgentStateOut)
 async def set_agent_state(agent_id: IdPath, body: AgentStateIn, caller: WorkerDep, p: PlatformDep) -> dict[str, Any]:
     return await work.set_agent_state(p, caller.scope, agent_id, Presence(body.state), body.reason)
+
+
+@router.get("/{agent_id}/timeline", response_model=list[SegmentOut],
+            summary="The agent's state segments overlapping [start, end) — the input of adherence and pay")
+async def get_agent_timeline(agent_id: IdPath, caller: WorkerDep, p: PlatformDep,
+                             start: AwareDatetime, end: AwareDatetime | None = None) -> list[dict[str, Any]]:
+    return await work.agent_timeline(p, caller.scope, agent_id, start, end or p.clock.now())

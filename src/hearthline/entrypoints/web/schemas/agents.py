@@ -97,6 +97,14 @@ class AgentStateOut(Out):
     queues: list[str]
 
 
+class SegmentOut(Out):
+    seq: int
+    state: Literal["offline", "available", "busy", "wrap_up", "paused"]
+    reason: str | None
+    start: datetime
+    end: datetime | None = Field(None, description="null while the segment is still open")
+
+
 class CustomerOut(Out):
     id: str | None = None
     name: str | None = None
