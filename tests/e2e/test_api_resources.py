@@ -154,6 +154,14 @@ def test_queues_crud(world: World) -> None:
     assert api.get(f"/queues/{queue['id']}").status_code == 404
 
 
+def test_a_queue_a_workflow_sends_contacts_to_cannot_be_deleted(world: World) -> None:
+    api, queue = world.admin, world.queues["A"]  # the world's workflow A targets queue A
+    refused = api.delete(f"/queues/{queue['id']}")
+    assert refused.status_code == 409
+    assert refused.json()["details"]["workflow_id"] == world.workflows["A"]["id"]
+    assert api.get(f"/queues/{queue['id']}").status_code == 200
+
+
 def test_workflows_crud(world: World) -> None:
     api, program, queue = world.admin, world.programs["A"], world.queues["A"]
     body = {"program_id": program["id"], "name": "Triage", "routes": [

@@ -1236,3 +1236,19 @@ def test_restart_after_random_commands_brings_back_every_live_contact_once(strat
         old_snap, new_snap = center.queue_snapshot(queue.id, at(now)), new.queue_snapshot(queue.id, at(now))
         assert [old_snap[k] for k in ("offered", "abandoned", "short_abandoned")] == \
             [new_snap[k] for k in ("offered", "abandoned", "short_abandoned")]
+
+
+def test_a_chat_queue_counts_agents_ready_for_chat_not_for_calls():
+    center = make_center()
+    queue = add_queue(center)
+    ann = add_agent(center, "ann", available_at=0)
+    first = arrive(center, queue, 1, Channel.CHAT)
+    accept(center, ann, 2)  # one chat of three in hand: not free for a call, free for chats
+    snapshot = center.queue_snapshot(queue.id, at(3))
+    assert snapshot["ready_agents"] == 1
+    assert snapshot["ewt_seconds"] == 0.0
+    center.end(first.id, ann, at(4))
+    center.complete(first.id, ann, at(5))
+    arrive(center, queue, 6, Channel.VOICE)  # now the queue's latest contact is a call
+    accept(center, ann, 7)
+    assert center.queue_snapshot(queue.id, at(8))["ready_agents"] == 0

@@ -104,6 +104,7 @@ class ContactCenter:
         self.engine = RoutingEngine()
         self.queues: dict[QueueId, Queue] = {}
         self.programs: dict[ProgramId, Program] = {}
+        self.queue_medium: dict[QueueId, Medium] = {}  # medium of the queue's latest contact
         self.workflows: dict[WorkflowId, CompiledWorkflow] = {}
         self.skill_requirements: dict[str, str] = {}
         self.pause_reasons: dict[str, PauseReason] = {}
@@ -429,6 +430,7 @@ class ContactCenter:
         can count it again."""
         self.queue_stats.setdefault(queue_id, QueueStats()).offered += 1
         interaction.visited_queues = (*interaction.visited_queues, queue_id)
+        self.queue_medium[queue_id] = interaction.medium
 
     def _reserve_for_preferred(self, interaction: Interaction, queue: Queue, now: datetime) -> None:
         key = interaction.customer.id or interaction.customer.phone or interaction.customer.email
@@ -841,6 +843,7 @@ class ContactCenter:
         queue = self.queue(queue_id)
         stats = self.queue_stats.setdefault(queue.id, QueueStats())
         waiting = list(self.engine.waiting_in(queue.id))
+        medium = self.queue_medium.get(queue.id, Medium.VOICE)
         longest = max((now.timestamp() - e.enqueued for e in waiting), default=0.0)
         return {
             "queue_id": queue.id, "name": queue.name, "tenant_id": queue.tenant_id,
@@ -851,8 +854,9 @@ class ContactCenter:
             "asa_seconds": stats.asa_seconds, "aht_seconds": stats.aht_seconds,
             "abandonment_rate": stats.abandonment_rate,
             "staffed_agents": self._staffed(queue.id),
-            "ready_agents": self.engine.ready_count(queue.id, Medium.VOICE),
-            "ewt_seconds": self._ewt(queue.id, Medium.VOICE, len(waiting) + 1),
+            # ready and estimated wait for the medium the queue serves (seen on its latest contact)
+            "ready_agents": self.engine.ready_count(queue.id, medium),
+            "ewt_seconds": self._ewt(queue.id, medium, self.engine.waiting_count(queue.id, medium) + 1),
         }
 
     def agent_snapshot(self, agent_id: str, now: datetime) -> dict[str, Any]:
@@ -924,6 +928,7 @@ class ContactCenter:
             return
         for visited in interaction.visited_queues:
             self.queue_stats.setdefault(visited, QueueStats()).offered += 1
+            self.queue_medium[visited] = interaction.medium
         for answered_in, wait in interaction.answers:
             queue_then = self.queues.get(answered_in)
             threshold = queue_then.service_level_seconds if queue_then else 20

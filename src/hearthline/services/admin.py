@@ -313,7 +313,12 @@ async def update_queue(p: Platform, scope: Scope, queue: Queue) -> Queue:
 
 
 async def delete_queue(p: Platform, scope: Scope, queue_id: str) -> None:
-    await get_queue(p, scope, queue_id)
+    queue = await get_queue(p, scope, queue_id)
+    for workflow in await list_workflows(p, scope):
+        targets = [workflow.default_target, *(t for r in workflow.routes for t in r.targets)]
+        if any(target is not None and target.queue_id == queue.id for target in targets):
+            raise Conflict(f"workflow {workflow.name!r} sends contacts to this queue; change it first",
+                           field="queue_id", workflow_id=workflow.id)
     await p.in_router(scope, lambda c, now: c.remove_queue(queue_id))
     try:
         await p.run(p.store.delete_row, t.queues, "queue", queue_id, scope)
