@@ -119,14 +119,6 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy database URL; empty means `sqlite:///<data_dir>/hearthline.db`",
         url_schemes=("sqlite", "postgresql", "postgresql+psycopg"),
     ),
-    Setting(
-        "redis_url",
-        str,
-        "",
-        "Redis URL for the event bus; empty means an in-process bus "
-        "(single server process only)",
-        url_schemes=("redis", "rediss", "unix"),
-    ),
     Setting("host", str, "127.0.0.1", "address the HTTP server listens on"),
     Setting(
         "port", int, 8080, "TCP port the HTTP server listens on", min_value=1, max_value=65535
@@ -304,7 +296,6 @@ class Settings:
 
     data_dir: Path = _default("data_dir")
     database_url: str = _default("database_url")
-    redis_url: str = _default("redis_url")
     host: str = _default("host")
     port: int = _default("port")
     secret_key: str = field(default=_default("secret_key"), repr=False)

@@ -142,7 +142,6 @@ def test_env_strings_are_converted_to_each_type() -> None:
             "HEARTHLINE_WEBHOOK_TIMEOUT_SECONDS": "2.5",
             "HEARTHLINE_MAX_BODY_BYTES": "2048",
             "HEARTHLINE_LOG_LEVEL": "debug",
-            "HEARTHLINE_REDIS_URL": "redis://127.0.0.1:6379/0",
         }
     )
     assert settings.data_dir == Path("/tmp/hl-data")
@@ -151,7 +150,6 @@ def test_env_strings_are_converted_to_each_type() -> None:
     assert isinstance(settings.webhook_timeout_seconds, float)
     assert settings.max_body_bytes == 2048
     assert settings.log_level == "DEBUG"
-    assert settings.redis_url == "redis://127.0.0.1:6379/0"
 
 
 @pytest.mark.parametrize(
@@ -214,7 +212,6 @@ def test_settings_constructor_validates_and_converts() -> None:
         ("HEARTHLINE_LOG_LEVEL", "LOUD", "log_level"),
         ("HEARTHLINE_DATA_DIR", "", "data_dir"),
         ("HEARTHLINE_DATABASE_URL", "mysql://x/y", "database_url"),
-        ("HEARTHLINE_REDIS_URL", "localhost:6379", "redis_url"),
         ("HEARTHLINE_PUBLIC_URL", "example.org", "public_url"),
     ],
 )
