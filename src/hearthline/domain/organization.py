@@ -69,10 +69,20 @@ class User:
     active: bool = True
 
     def __post_init__(self) -> None:
-        if self.role is Role.CLIENT_VIEWER and self.tenant_id is None:
-            raise InvalidInput("tenant_id", "a client viewer belongs to exactly one tenant")
-        if self.role is not Role.CLIENT_VIEWER and self.tenant_id is not None:
-            raise InvalidInput("tenant_id", "only client viewers are bound to a tenant")
+        check_role_links(self.role, self.tenant_id, self.agent_id)
+
+
+def check_role_links(role: Role, tenant_id: str | None, agent_id: str | None) -> None:
+    """A client viewer belongs to exactly one tenant and an agent user to exactly one agent;
+    no other user is bound to either. Raises InvalidInput naming the field."""
+    if role is Role.CLIENT_VIEWER and tenant_id is None:
+        raise InvalidInput("tenant_id", "a client viewer belongs to exactly one tenant")
+    if role is not Role.CLIENT_VIEWER and tenant_id is not None:
+        raise InvalidInput("tenant_id", "only client viewers are bound to a tenant")
+    if role is Role.AGENT and agent_id is None:
+        raise InvalidInput("agent_id", "a user with the agent role works as an agent: give agent_id")
+    if role is not Role.AGENT and agent_id is not None:
+        raise InvalidInput("agent_id", "only users with the agent role are linked to an agent")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from ..domain.agents import Agent
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.ids import new_id
 from ..domain.organization import (
-    DEFAULT_PAUSE_REASONS, Operator, PauseReason, Program, Role, Scope, SkillDefinition, Tenant, User, check_slug,
+    DEFAULT_PAUSE_REASONS, Operator, PauseReason, Program, Role, Scope, SkillDefinition, Tenant, User, check_role_links,
+    check_slug,
 )
 from ..domain.queues import Queue
 from ..domain.workflows import Workflow, compile_workflow
@@ -152,6 +153,7 @@ async def create_user(p: Platform, scope: Scope, *, username: str, password: str
     username = username.strip()
     if not 3 <= len(username) <= 100:
         raise InvalidInput("username", "must be 3 to 100 characters")
+    check_role_links(role, tenant_id, agent_id)
     if tenant_id is not None:
         await get_tenant(p, scope, tenant_id)
     if agent_id is not None:

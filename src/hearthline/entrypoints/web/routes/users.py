@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from ....domain.errors import InvalidInput
 from ....domain.organization import Role
 from ....services import admin
 from ..deps import AdminDep, PlatformDep, StaffDep, components
@@ -15,11 +14,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 @router.post("", status_code=201, response_model=UserOut)
 async def create_user(body: UserIn, caller: AdminDep, p: PlatformDep) -> UserOut:
-    role = Role(body.role)
-    if role is Role.AGENT and body.agent_id is None:
-        raise InvalidInput("agent_id", "a user with the agent role works as an agent: give agent_id")
-    if role is not Role.AGENT and body.agent_id is not None:
-        raise InvalidInput("agent_id", "only users with the agent role are linked to an agent")
+    role = Role(body.role)  # the domain checks that agents, and only agents, are linked to an agent
     user = await admin.create_user(p, caller.scope, username=body.username, password=body.password, role=role,
                                    tenant_id=body.tenant_id, agent_id=body.agent_id,
                                    display_name=body.display_name)
