@@ -135,12 +135,26 @@ class Router:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # The batch's changes are not stored, so the memory that holds them is wrong:
+                # refuse the batch and rebuild from the store (retrying while the store is down).
                 log.exception("router %s failed to store a batch; rebuilding from the store", self.operator_id)
                 for command in batch:
                     if not command.future.done():
                         command.future.set_exception(RouterStopped("the change could not be stored; retry"))
-                await asyncio.sleep(0.5)
+                await self._recover()
+
+    async def _recover(self) -> None:
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            try:
                 await self._rebuild()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("router %s could not rebuild; retrying in %.1f s", self.operator_id, delay)
+                delay = min(delay * 2, 30.0)
 
     async def _apply(self, batch: list[_Command]) -> None:
         center = self.center
