@@ -26,10 +26,13 @@ def _waiting_order(snapshot: dict[str, dict[str, Any]]) -> list[str]:
     return [i["id"] for i in sorted(waiting, key=lambda i: i["position"])]
 
 
-def test_sigkill_loses_no_waiting_contact_and_reverts_outstanding_offers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sigkill_loses_no_waiting_contact_and_reverts_outstanding_offers(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    database_url = request.getfixturevalue("postgres_database") if backend == "postgres" else ""
     # Offers must still be outstanding when the kill comes: give them a long time-out.
     server = Server(tmp_path, {"HEARTHLINE_OFFER_TIMEOUT_SECONDS": "600",
-                               "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}).start()
+                               "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}, database_url=database_url).start()
     try:
         with server.client() as http:
             admin = server.admin(http)
