@@ -30,6 +30,8 @@ def _settings(ns: argparse.Namespace, **defaults: Any) -> config.Settings:
 
 def _logging(settings: config.Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its start-up chatter, at every start
 
 
 async def _serve(components: Components, extra: Any = None) -> None:

@@ -1,0 +1,126 @@
+"""Findings of a code review of the routing core, as failing (xfail strict) tests.
+
+Each test states what should happen; the reason names the line that makes it fail today.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+
+from hearthline.domain.agents import Presence
+from hearthline.domain.interactions import InteractionState, TransferKind
+from hearthline.domain.queues import Strategy
+from tests.factories import (
+    accept, add_agent, add_queue, arrive, at, make_center, offer_of, offered_interaction,
+)
+
+S = InteractionState
+
+
+class _Store:
+    """What the SQL store keeps of a center's changes (as in test_contact_center.py)."""
+
+    def __init__(self):
+        self.interactions, self.offers, self.agents, self.segments = {}, {}, {}, {}
+
+    def save(self, changes):
+        for interaction in changes.interactions.values():
+            self.interactions[interaction.id] = copy.deepcopy(interaction)
+        for offer in changes.offers.values():
+            self.offers[offer.id] = copy.deepcopy(offer)
+        for runtime in changes.agents.values():
+            self.agents[runtime.id] = (copy.deepcopy(runtime.profile), runtime.presence, runtime.pause_reason)
+        for segment in changes.segments:
+            self.segments[(segment.agent_id, segment.seq)] = copy.deepcopy(segment)
+
+    def open_segment(self, agent_id):
+        mine = [s for (a, _), s in sorted(self.segments.items()) if a == agent_id]
+        return mine[-1] if mine else None
+
+
+def _restart(store, queues, now):
+    new = make_center()
+    for queue in queues:
+        new.set_queue(copy.deepcopy(queue), at(now))
+    agents = [(profile, presence, reason, store.open_segment(agent_id))
+              for agent_id, (profile, presence, reason) in store.agents.items()]
+    pending = [o for o in store.offers.values() if o.status == "pending"]
+    new.restore(agents=agents, interactions=list(store.interactions.values()), pending_offers=pending,
+                now=at(now))
+    return new
+
+
+# ---- 1. a reservation outlives the reserved agent's refusal --------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="center.py:583-589 reject_offer keeps only_agent_id, so the contact "
+                                       "goes back to the rejecting agent's personal list, excluded for her: "
+                                       "nobody can take it until the 30 s reservation runs out")
+def test_a_transfer_the_target_agent_rejects_goes_to_a_free_colleague_at_once():
+    center = make_center()
+    queue = add_queue(center)
+    ann = add_agent(center, "ann", available_at=0)
+    bob = add_agent(center, "bob", available_at=1)
+    call = arrive(center, queue, 10)
+    accept(center, ann, 11)
+    center.transfer(call.id, ann, TransferKind.AGENT, bob, at(20))  # reserved for Bob until 50
+    assert offered_interaction(center, bob) == call.id
+    center.reject_offer(offer_of(center, bob), bob, at(21))
+    # Ann is available and idle, the call is in her queue, and Bob said no: it should ring Ann now,
+    # not at 50.
+    assert offered_interaction(center, ann) == call.id
+
+
+@pytest.mark.xfail(strict=True, reason="center.py:591-598 _offers_expired pauses the preferred agent but "
+                                       "keeps the contact reserved for her: it waits for a paused agent "
+                                       "for the rest of preferred_agent_seconds while others are free")
+def test_a_preferred_agent_who_misses_the_offer_does_not_keep_the_contact_reserved():
+    center = make_center(offer_timeout_seconds=10)
+    queue = add_queue(center, strategy=Strategy.PREFERRED_AGENT, preferred_agent_seconds=60)
+    ann = add_agent(center, "ann", available_at=0)
+    bob = add_agent(center, "bob", available_at=1)
+    first = arrive(center, queue, 10, customer_id="cust-1")
+    accept(center, ann, 11)
+    center.complete(first.id, ann, at(12))
+    again = arrive(center, queue, 20, customer_id="cust-1")  # reserved for Ann until 80
+    assert offered_interaction(center, ann) == again.id
+    center.tick(at(30))  # Ann misses it and is paused
+    assert center.agent(ann).presence is Presence.PAUSED
+    assert offered_interaction(center, bob) == again.id
+
+
+# ---- 2. restart forgets how long agents have been idle ---------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="center.py:220-221/879-922 restore builds every RoutingAgent with "
+                                       "idle_since=now, so after a restart longest-idle order is by agent id")
+def test_restart_keeps_the_longest_idle_order():
+    old = make_center()
+    queue = add_queue(old)
+    zed = add_agent(old, "zed", available_at=0)  # idle far longer; her id sorts after Amy's
+    amy = add_agent(old, "amy", available_at=100)
+    store = _Store()
+    store.save(old.changes())
+    new = _restart(store, [queue], 200)
+    call = arrive(new, queue, 210)
+    assert offered_interaction(new, zed) == call.id
+    assert offered_interaction(new, amy) is None
+
+
+# ---- 3. a queue's new priority is ignored for the contacts already waiting -------------------------
+
+@pytest.mark.xfail(strict=True, reason="center.py:184-189 / routing.py:133-144 set_queue re-files waiting "
+                                       "entries with their old base priority (interaction + OLD queue "
+                                       "priority); a restart would apply the new one")
+def test_raising_a_queues_priority_applies_to_contacts_already_waiting():
+    center = make_center()
+    low = add_queue(center, name="low")
+    urgent = add_queue(center, name="urgent")
+    ann = add_agent(center, "ann", available_at=0)
+    busy = arrive(center, low, 1)
+    accept(center, ann, 2)
+    arrive(center, low, 10)
+    escalated = arrive(center, urgent, 20)
+    center.set_queue(replace(urgent, priority=10), at(30))
+    center.complete(busy.id, ann, at(40))
+    assert offered_interaction(center, ann) == escalated.id
