@@ -1,13 +1,11 @@
-"""Findings of a code review of the routing core, as failing (xfail strict) tests.
-
-Each test states what should happen; the reason names the line that makes it fail today.
-"""
+"""Regression tests from a code review of the routing core: reservations released when the
+reserved agent says no or misses the offer, idle order kept across a restart, and a queue's new
+priority applied to the contacts already waiting in it."""
 from __future__ import annotations
 
 import copy
 from dataclasses import replace
 
-import pytest
 
 from hearthline.domain.agents import Presence
 from hearthline.domain.interactions import InteractionState, TransferKind
@@ -54,9 +52,6 @@ def _restart(store, queues, now):
 
 # ---- 1. a reservation outlives the reserved agent's refusal --------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="center.py:583-589 reject_offer keeps only_agent_id, so the contact "
-                                       "goes back to the rejecting agent's personal list, excluded for her: "
-                                       "nobody can take it until the 30 s reservation runs out")
 def test_a_transfer_the_target_agent_rejects_goes_to_a_free_colleague_at_once():
     center = make_center()
     queue = add_queue(center)
@@ -72,9 +67,6 @@ def test_a_transfer_the_target_agent_rejects_goes_to_a_free_colleague_at_once():
     assert offered_interaction(center, ann) == call.id
 
 
-@pytest.mark.xfail(strict=True, reason="center.py:591-598 _offers_expired pauses the preferred agent but "
-                                       "keeps the contact reserved for her: it waits for a paused agent "
-                                       "for the rest of preferred_agent_seconds while others are free")
 def test_a_preferred_agent_who_misses_the_offer_does_not_keep_the_contact_reserved():
     center = make_center(offer_timeout_seconds=10)
     queue = add_queue(center, strategy=Strategy.PREFERRED_AGENT, preferred_agent_seconds=60)
@@ -92,8 +84,6 @@ def test_a_preferred_agent_who_misses_the_offer_does_not_keep_the_contact_reserv
 
 # ---- 2. restart forgets how long agents have been idle ---------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="center.py:220-221/879-922 restore builds every RoutingAgent with "
-                                       "idle_since=now, so after a restart longest-idle order is by agent id")
 def test_restart_keeps_the_longest_idle_order():
     old = make_center()
     queue = add_queue(old)
@@ -109,9 +99,6 @@ def test_restart_keeps_the_longest_idle_order():
 
 # ---- 3. a queue's new priority is ignored for the contacts already waiting -------------------------
 
-@pytest.mark.xfail(strict=True, reason="center.py:184-189 / routing.py:133-144 set_queue re-files waiting "
-                                       "entries with their old base priority (interaction + OLD queue "
-                                       "priority); a restart would apply the new one")
 def test_raising_a_queues_priority_applies_to_contacts_already_waiting():
     center = make_center()
     low = add_queue(center, name="low")

@@ -185,6 +185,8 @@ class ContactCenter:
         self.queues[queue.id] = queue
         self.queue_stats.setdefault(queue.id, QueueStats())
         self.engine.set_queue(queue)
+        for entry in list(self.engine.waiting_in(queue.id)):  # the queue's priority is part of theirs
+            self.engine.add(self._entry(self.interactions[entry.interaction_id]))
         for runtime in self.agents.values():
             self._dispatch_agent(runtime, now)
 
@@ -585,6 +587,8 @@ class ContactCenter:
         offer = self._offer(offer_id, agent_id)
         interaction = self.interactions[offer.interaction_id]
         interaction.excluded_agents = interaction.excluded_agents | {offer.agent_id}
+        if interaction.only_agent_id == offer.agent_id:  # she said no: stop waiting for her
+            interaction.only_agent_id = interaction.only_agent_until = None
         self._revert_offer(offer, now, OfferStatus.REJECTED)
         self._dispatch_agent(self.agents[offer.agent_id], now)
 
@@ -595,6 +599,9 @@ class ContactCenter:
             runtime = self.agents.get(offer.agent_id)
             if runtime is not None:
                 runtime.presence, runtime.pause_reason = Presence.PAUSED, self.operator.missed_pause_code
+            interaction = self.interactions[offer.interaction_id]
+            if interaction.only_agent_id == offer.agent_id:  # she is paused now: stop waiting for her
+                interaction.only_agent_id = interaction.only_agent_until = None
             self._revert_offer(offer, now, OfferStatus.TIMED_OUT)
 
     # ---- handling ---------------------------------------------------------------------------
@@ -888,6 +895,8 @@ class ContactCenter:
             runtime.presence, runtime.pause_reason = presence, reason
             if segment is not None and segment.end is None:
                 runtime.segment, runtime.segment_seq = segment, segment.seq
+                if segment.state is AgentState.AVAILABLE:  # idle since she became available
+                    runtime.routing.idle_since = _ts(segment.start)
                 runtime.state, runtime.state_reason, runtime.state_since = segment.state, segment.reason, segment.start
         live = []
         for interaction in sorted(interactions, key=lambda i: i.seq):

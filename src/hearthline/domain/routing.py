@@ -111,6 +111,7 @@ class RoutingEngine:
         self._filtered: dict[tuple[QueueId, Medium], SortedList] = {}
         self._personal: dict[AgentId, SortedList] = {}
         self._entries: dict[InteractionId, WaitingEntry] = {}
+        self._restricted = 0  # how many contacts wait in the filtered lists
         self._ready: dict[QueueId, SortedList] = {}
         self._agents: dict[AgentId, RoutingAgent] = {}
         self._members: dict[AgentId, tuple[QueueId, ...]] = {}
@@ -286,6 +287,8 @@ class RoutingEngine:
         return (self._filtered if entry.restricted else self._open)[(entry.queue_id, None)]
 
     def _list(self, entry: WaitingEntry) -> None:
+        if entry.restricted and entry.only_agent is None:
+            self._restricted += 1
         entry.key = key = self._key(entry)
         combined = self._combined_for(entry)
         entry.lists = (self._list_for(entry),) if combined is None else (self._list_for(entry), combined)
@@ -293,6 +296,8 @@ class RoutingEngine:
             sorted_list.add(key)
 
     def _unlist(self, entry: WaitingEntry) -> None:
+        if entry.restricted and entry.only_agent is None:
+            self._restricted -= 1
         for sorted_list in entry.lists:
             sorted_list.remove(entry.key)
         entry.lists = ()
@@ -376,30 +381,31 @@ class RoutingEngine:
         if not media:
             return None
         entries = self._entries
-        best_key: tuple | None = None
-        best_rank: tuple[float, float, int] | None = None
-        best_first = 0.0
         if len(media) == len(_MEDIA):
             slots = self._slots_all.get(agent_id, ())
         else:
             slots = tuple((rate, o, f) for _, m, rate, o, f in self._slots.get(agent_id, ()) if m in media)
         # rank = (−effective priority, enqueued, seq); the stored key is (−(P − rate·enqueued),
         # enqueued, seq, id), so −effective priority = key[0] − rate·now: no entry lookup needed.
-        for rate, open_list, filtered in slots:
+        best_key: tuple | None = None
+        best_first = 0.0
+        for rate, open_list, _ in slots:  # the hot loop: one head per queue
             if open_list._len:
                 key = open_list._lists[0][0]
-                first = key[0] - rate * now
+                first = key[0] - rate * now if rate else key[0]
                 if best_key is None or first < best_first or (
-                        first == best_first and (key[1], key[2]) < (best_key[1], best_key[2])):
+                        first == best_first and key[1:3] < best_key[1:3]):
                     best_key, best_first = key, first
-                    best_rank = (first, key[1], key[2])
-            if filtered._len:
-                for key in filtered:
-                    if entries[key[3]].allows(agent):
-                        rank = (key[0] - rate * now, key[1], key[2])
-                        if best_rank is None or rank < best_rank:
-                            best_key, best_rank, best_first = key, rank, rank[0]
-                        break
+        best_rank = (best_first, best_key[1], best_key[2]) if best_key is not None else None
+        if self._restricted:  # contacts with an agent expression or rejections wait somewhere
+            for rate, _, filtered in slots:
+                if filtered._len:
+                    for key in filtered:
+                        if entries[key[3]].allows(agent):
+                            rank = (key[0] - rate * now, key[1], key[2])
+                            if best_rank is None or rank < best_rank:
+                                best_key, best_rank = key, rank
+                            break
         personal = self._personal.get(agent_id)
         if personal:
             # A personal list mixes queues with different ageing rates, so it is not sorted by
@@ -409,5 +415,5 @@ class RoutingEngine:
                 if entry.medium in media and entry.allows(agent):
                     rank = (-self.effective_priority(entry, now), key[1], key[2])
                     if best_rank is None or rank < best_rank:
-                        best_key, best_rank, best_first = key, rank, rank[0]
+                        best_key, best_rank = key, rank
         return entries[best_key[3]] if best_key is not None else None
