@@ -259,11 +259,14 @@ class RoutingEngine:
                 else:
                     stale.append(key)
         finally:
-            for key in stale:
-                ready.remove(key)
-                present = self._keys.get(key[-1])
-                if present is not None and present.get(queue_id) == key:
-                    del present[queue_id]
+            self._drop_stale(queue_id, ready, stale)
+
+    def _drop_stale(self, queue_id: QueueId, ready: SortedList, stale: list[tuple]) -> None:
+        for key in stale:
+            ready.remove(key)
+            present = self._keys.get(key[-1])
+            if present is not None and present.get(queue_id) == key:
+                del present[queue_id]
 
     # ---- waiting contacts -------------------------------------------------------------------
     def _key(self, entry: WaitingEntry) -> tuple[float, float, int, str]:
@@ -356,16 +359,28 @@ class RoutingEngine:
             agent = self._agents.get(entry.only_agent)
             ok = agent is not None and agent.ready_for(entry.medium) and entry.allows(agent)
             return [agent] if ok and agent is not None else []
-        queue = self.queues[entry.queue_id]
-        ring_all = queue.strategy is Strategy.RING_ALL
+        queue_id = entry.queue_id
+        ring_all = self.queues[queue_id].strategy is Strategy.RING_ALL
+        voice = entry.medium is Medium.VOICE
         chosen: list[RoutingAgent] = []
-        for key, agent in self._iter_ready(entry.queue_id):
-            if entry.medium is Medium.VOICE and key[0] > 0:
+        self._flush()
+        ready = self._ready.get(queue_id)
+        if not ready:
+            return chosen
+        listed, agents, stale = self._listed, self._agents, []
+        for key in ready:  # what _iter_ready does, inlined: this is the arrival's hot path
+            agent_id = key[-1]
+            if agent_id not in listed:
+                stale.append(key)
+                continue
+            if voice and key[0] > 0:
                 break  # sorted by load: nobody further on is free for a call
+            agent = agents[agent_id]
             if agent.ready_for(entry.medium) and entry.allows(agent):
                 chosen.append(agent)
                 if not ring_all:
                     break
+        self._drop_stale(queue_id, ready, stale)
         return chosen
 
     def work_for(self, agent_id: AgentId, now: float) -> WaitingEntry | None:
