@@ -5,6 +5,8 @@ command of the contact center is given one explicitly.
 """
 from __future__ import annotations
 
+import copy
+
 import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -159,3 +161,44 @@ def make_entry(queue: Queue, *, enqueued: float = 0.0, priority: float = 0.0, me
         interaction_id=InteractionId(unique("entry")), queue_id=queue.id, medium=medium,
         priority=priority + queue.priority, enqueued=ts(enqueued), seq=next(_entry_seq), **overrides,
     )
+
+
+# ---- restart ----------------------------------------------------------------------------------
+
+class ChangeLog:
+    """What a store keeps of a center's changes: the latest version of each object touched."""
+
+    def __init__(self) -> None:
+        self.interactions: dict = {}
+        self.offers: dict = {}
+        self.agents: dict = {}
+        self.segments: dict = {}
+
+    def save(self, changes: Any) -> None:
+        for interaction in changes.interactions.values():
+            self.interactions[interaction.id] = copy.deepcopy(interaction)
+        for offer in changes.offers.values():
+            self.offers[offer.id] = copy.deepcopy(offer)
+        for runtime in changes.agents.values():
+            self.agents[runtime.id] = (copy.deepcopy(runtime.profile), runtime.presence, runtime.pause_reason)
+        for segment in changes.segments:
+            self.segments[(segment.agent_id, segment.seq)] = copy.deepcopy(segment)
+
+    def open_segment(self, agent_id: str) -> Any:
+        mine = [s for (a, _), s in sorted(self.segments.items()) if a == agent_id]
+        return mine[-1] if mine else None
+
+
+def restart(store: ChangeLog, queues: Any, now: float, workflows: Any = ()) -> ContactCenter:
+    """A new center rebuilt from `store`, as the router does after a restart."""
+    new = make_center()
+    for queue in queues:
+        new.set_queue(copy.deepcopy(queue), at(now))
+    for workflow in workflows:
+        new.set_workflow(workflow)
+    agents = [(profile, presence, reason, store.open_segment(agent_id))
+              for agent_id, (profile, presence, reason) in store.agents.items()]
+    pending = [o for o in store.offers.values() if o.status == "pending"]
+    new.restore(agents=agents, interactions=list(store.interactions.values()), pending_offers=pending,
+                now=at(now))
+    return new

@@ -17,7 +17,8 @@ from hearthline.domain.organization import SkillDefinition
 from hearthline.domain.queues import Strategy
 from hearthline.domain.workflows import Route, Target
 from tests.factories import (
-    accept, add_agent, add_queue, arrive, at, make_center, make_workflow, offer_of, offered_interaction,
+    ChangeLog, accept, add_agent, add_queue, arrive, at, make_center, make_workflow, offer_of, offered_interaction,
+    restart,
 )
 
 S = InteractionState
@@ -916,43 +917,8 @@ def test_estimated_wait_is_position_times_aht_over_serving_slots():
 
 # ---- restart --------------------------------------------------------------------------------
 
-class Store:
-    """What a repository would keep: the latest version of each object the center touched."""
-
-    def __init__(self):
-        self.interactions, self.offers, self.agents, self.segments = {}, {}, {}, {}
-
-    def save(self, changes):
-        for interaction in changes.interactions.values():
-            self.interactions[interaction.id] = copy.deepcopy(interaction)
-        for offer in changes.offers.values():
-            self.offers[offer.id] = copy.deepcopy(offer)
-        for runtime in changes.agents.values():
-            self.agents[runtime.id] = (copy.deepcopy(runtime.profile), runtime.presence, runtime.pause_reason)
-        for segment in changes.segments:
-            self.segments[(segment.agent_id, segment.seq)] = copy.deepcopy(segment)
-
-    def open_segment(self, agent_id):
-        mine = [s for (a, _), s in sorted(self.segments.items()) if a == agent_id]
-        return mine[-1] if mine else None
-
-
-def _restart(store, old, queues, workflows, now):
-    new = make_center()
-    for queue in queues:
-        new.set_queue(copy.deepcopy(queue), at(now))
-    for workflow in workflows:
-        new.set_workflow(workflow)
-    agents = [(profile, presence, reason, store.open_segment(agent_id))
-              for agent_id, (profile, presence, reason) in store.agents.items()]
-    pending = [o for o in store.offers.values() if o.status == "pending"]
-    new.restore(agents=agents, interactions=list(store.interactions.values()), pending_offers=pending,
-                now=at(now))
-    return new
-
-
 def test_restart_restores_waiting_contacts_in_order_and_reverts_outstanding_offers():
-    store = Store()
+    store = ChangeLog()
     old = make_center()
     queue = add_queue(old)
     ann = add_agent(old, "ann", available_at=0)
@@ -968,7 +934,7 @@ def test_restart_restores_waiting_contacts_in_order_and_reverts_outstanding_offe
     assert waiting_ids(old, queue) == [c3.id, c2.id, c4.id]
 
     assert [o.id for o in store.offers.values() if o.status == "pending"] == [old_offer]
-    new = _restart(store, old, [queue], [], 50)
+    new = restart(store, [queue], 50)
     changes = new.changes()
 
     reverted = events(changes, EventName.OFFER_REVERTED)
@@ -995,7 +961,7 @@ def test_restart_restores_waiting_contacts_in_order_and_reverts_outstanding_offe
 
 
 def test_restart_keeps_a_transfer_reservation_and_its_time_out():
-    store = Store()
+    store = ChangeLog()
     old = make_center()
     queue = add_queue(old)
     ann = add_agent(old, "ann", available_at=0)
@@ -1007,7 +973,7 @@ def test_restart_keeps_a_transfer_reservation_and_its_time_out():
     old.transfer(call.id, ann, TransferKind.AGENT, bob, at(20))  # reserved for Bob until 50
     old.set_presence(ann, Presence.PAUSED, "break", at(21))
     store.save(old.changes())
-    new = _restart(store, old, [queue], [], 30)
+    new = restart(store, [queue], 30)
     assert new.interaction(call.id).only_agent_id == bob
     assert new.interaction(bobs.id).state is S.ACCEPTED
     cara = add_agent(new, "cara", available_at=31)
@@ -1017,7 +983,7 @@ def test_restart_keeps_a_transfer_reservation_and_its_time_out():
 
 
 def test_restart_keeps_todays_offered_count_of_a_queue_a_contact_overflowed_from():
-    store = Store()
+    store = ChangeLog()
     old = make_center()
     first, second = _two_tier(old)
     wf = make_workflow([Route("all", 'channel == "voice"',
@@ -1028,12 +994,12 @@ def test_restart_keeps_todays_offered_count_of_a_queue_a_contact_overflowed_from
     store.save(old.changes())
     before = [old.queue_snapshot(q.id, at(70))["offered"] for q in (first, second)]
     assert before == [1, 1]
-    new = _restart(store, old, [first, second], [wf], 70)
+    new = restart(store, [first, second], 70, [wf])
     assert [new.queue_snapshot(q.id, at(70))["offered"] for q in (first, second)] == before
 
 
 def test_restart_keeps_todays_answered_count_of_a_queue_a_contact_was_transferred_from():
-    store = Store()
+    store = ChangeLog()
     old = make_center()
     sales = add_queue(old, name="sales", skills={"sales": 1})
     support = add_queue(old, name="support", skills={"support": 1})
@@ -1044,7 +1010,7 @@ def test_restart_keeps_todays_answered_count_of_a_queue_a_contact_was_transferre
     store.save(old.changes())
     before = {q.id: old.queue_snapshot(q.id, at(30)) for q in (sales, support)}
     assert (before[sales.id]["answered"], before[sales.id]["asa_seconds"]) == (1, 4.0)
-    new = _restart(store, old, [sales, support], [], 30)
+    new = restart(store, [sales, support], 30)
     after = {q.id: new.queue_snapshot(q.id, at(30)) for q in (sales, support)}
     for q in (sales, support):
         for k in ("offered", "answered", "abandoned", "asa_seconds", "service_level"):
@@ -1216,14 +1182,14 @@ def test_random_commands_never_break_routing_invariants(strategies, steps):
        steps=st.lists(st.tuples(COMMANDS, st.integers(0, 12)), min_size=10, max_size=60))
 def test_restart_after_random_commands_brings_back_every_live_contact_once(strategies, steps):
     center, queues, agents, wf_id = _build(strategies)
-    store = Store()
+    store = ChangeLog()
     store.save(center.changes())
     now = 0
     for command, dt in steps:
         now += dt
         _run(center, queues, agents, wf_id, command, now)
         store.save(center.changes())
-    new = _restart(store, center, queues, [center.workflows[wf_id].workflow], now)
+    new = restart(store, queues, now, [center.workflows[wf_id].workflow])
     check_invariants(new)
     assert set(new.interactions) == set(center.interactions)
     for iid, interaction in center.interactions.items():

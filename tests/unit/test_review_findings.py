@@ -3,7 +3,6 @@ reserved agent says no or misses the offer, idle order kept across a restart, an
 priority applied to the contacts already waiting in it."""
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 
@@ -11,43 +10,10 @@ from hearthline.domain.agents import Presence
 from hearthline.domain.interactions import InteractionState, TransferKind
 from hearthline.domain.queues import Strategy
 from tests.factories import (
-    accept, add_agent, add_queue, arrive, at, make_center, offer_of, offered_interaction,
+    ChangeLog, accept, add_agent, add_queue, arrive, at, make_center, offer_of, offered_interaction, restart,
 )
 
 S = InteractionState
-
-
-class _Store:
-    """What the SQL store keeps of a center's changes (as in test_contact_center.py)."""
-
-    def __init__(self):
-        self.interactions, self.offers, self.agents, self.segments = {}, {}, {}, {}
-
-    def save(self, changes):
-        for interaction in changes.interactions.values():
-            self.interactions[interaction.id] = copy.deepcopy(interaction)
-        for offer in changes.offers.values():
-            self.offers[offer.id] = copy.deepcopy(offer)
-        for runtime in changes.agents.values():
-            self.agents[runtime.id] = (copy.deepcopy(runtime.profile), runtime.presence, runtime.pause_reason)
-        for segment in changes.segments:
-            self.segments[(segment.agent_id, segment.seq)] = copy.deepcopy(segment)
-
-    def open_segment(self, agent_id):
-        mine = [s for (a, _), s in sorted(self.segments.items()) if a == agent_id]
-        return mine[-1] if mine else None
-
-
-def _restart(store, queues, now):
-    new = make_center()
-    for queue in queues:
-        new.set_queue(copy.deepcopy(queue), at(now))
-    agents = [(profile, presence, reason, store.open_segment(agent_id))
-              for agent_id, (profile, presence, reason) in store.agents.items()]
-    pending = [o for o in store.offers.values() if o.status == "pending"]
-    new.restore(agents=agents, interactions=list(store.interactions.values()), pending_offers=pending,
-                now=at(now))
-    return new
 
 
 # ---- 1. a reservation outlives the reserved agent's refusal --------------------------------------
@@ -89,9 +55,9 @@ def test_restart_keeps_the_longest_idle_order():
     queue = add_queue(old)
     zed = add_agent(old, "zed", available_at=0)  # idle far longer; her id sorts after Amy's
     amy = add_agent(old, "amy", available_at=100)
-    store = _Store()
+    store = ChangeLog()
     store.save(old.changes())
-    new = _restart(store, [queue], 200)
+    new = restart(store, [queue], 200)
     call = arrive(new, queue, 210)
     assert offered_interaction(new, zed) == call.id
     assert offered_interaction(new, amy) is None
