@@ -30,7 +30,8 @@ def test_a_tenant_with_programs_cannot_be_deleted(alpha: Api) -> None:
 def test_programs_crud_and_default_workflow(world: World) -> None:
     api, tenant = world.admin, world.tenants["A"]
     program = api.ok("POST", "/programs", 201, json={"tenant_id": tenant["id"], "name": "Sales"})
-    assert program == {"id": program["id"], "tenant_id": tenant["id"], "name": "Sales", "default_workflow_id": None}
+    assert program == {"id": program["id"], "tenant_id": tenant["id"], "name": "Sales", "default_workflow_id": None,
+                       "dispositions": []}
     assert api.ok("GET", f"/programs/{program['id']}") == program
     assert program in api.ok("GET", "/programs", params={"tenant_id": tenant["id"]})
     assert program not in api.ok("GET", "/programs", params={"tenant_id": world.tenants["B"]["id"]})

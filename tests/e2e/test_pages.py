@@ -84,6 +84,8 @@ def test_client_viewer_sees_only_her_tenants_queues_and_no_agents(browser: Any, 
 def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, server: Server, world: World,
                                                                  alpha: Api) -> None:
     agent = world.agent_api
+    alpha.ok("PATCH", f"/programs/{world.programs['A']['id']}", json={"dispositions": [
+        {"code": "resolved", "label": "Resolved"}, {"code": "referred", "label": "Referred elsewhere"}]})
     page = _log_in(browser, server, agent.user["username"])
     assert page.url.endswith("/agent")
     page.select_option("#state", "available")
@@ -103,11 +105,13 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('busy')")
     contact.get_by_role("button", name="End").click()
     page.get_by_role("button", name="Complete").wait_for()
+    page.wait_for_selector("select.disposition option[value=referred]", state="attached")
+    page.select_option("select.disposition", "referred")  # the program's list, on her desk
     page.get_by_role("button", name="Complete").click()
     page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
 
     done = alpha.ok("GET", f"/interactions/{created['id']}")
     assert done["state"] == "completed"
     assert done["agent_id"] == world.agent["id"]
-    assert done["disposition"] == "resolved"
+    assert done["disposition"] == "referred"
     page.close()

@@ -13,7 +13,7 @@ from hearthline.domain.errors import DomainError, InvalidInput, InvalidTransitio
 from hearthline.domain.events import EventName
 from hearthline.domain.expressions import InvalidExpression
 from hearthline.domain.interactions import Channel, InteractionState, TransferKind
-from hearthline.domain.organization import SkillDefinition
+from hearthline.domain.organization import check_dispositions, Disposition, Program, SkillDefinition
 from hearthline.domain.queues import Strategy
 from hearthline.domain.workflows import Route, Target
 from tests.factories import (
@@ -1218,3 +1218,49 @@ def test_a_chat_queue_counts_agents_ready_for_chat_not_for_calls():
     arrive(center, queue, 6, Channel.VOICE)  # now the queue's latest contact is a call
     accept(center, ann, 7)
     assert center.queue_snapshot(queue.id, at(8))["ready_agents"] == 0
+
+
+def test_a_program_with_dispositions_needs_one_of_them_to_complete_a_contact():
+    center = make_center()
+    queue = add_queue(center)
+    center.set_program(Program(queue.program_id, center.operator.id, queue.tenant_id, "Sales",
+                               dispositions=(Disposition("sale", "Sale"), Disposition("no-sale", "No sale"))))
+    ann = add_agent(center, "ann", available_at=0)
+    call = arrive(center, queue, 1)
+    accept(center, ann, 2)
+    center.end(call.id, ann, at(30))
+    center.changes()
+    with pytest.raises(InvalidInput) as missing:
+        center.complete(call.id, ann, at(35))
+    assert missing.value.details["field"] == "disposition"
+    assert missing.value.details["allowed"] == ["sale", "no-sale"]
+    with pytest.raises(InvalidInput):
+        center.complete(call.id, ann, at(36), disposition="resolved")
+    # a refused completion changed nothing
+    assert center.interaction(call.id).state is S.WRAP_UP and not center.changes()
+    center.complete(call.id, ann, at(40), disposition="sale")
+    assert call.state is S.COMPLETED and call.disposition == "sale"
+
+
+def test_wrap_up_running_out_completes_without_a_disposition_even_where_one_is_required():
+    center = make_center()
+    queue = add_queue(center, wrap_up_seconds=10)
+    center.set_program(Program(queue.program_id, center.operator.id, queue.tenant_id, "Sales",
+                               dispositions=(Disposition("sale", "Sale"),)))
+    ann = add_agent(center, "ann", available_at=0)
+    call = arrive(center, queue, 1)
+    accept(center, ann, 2)
+    center.end(call.id, ann, at(5))
+    center.tick(at(16))
+    assert call.state is S.COMPLETED and call.disposition is None
+
+
+@pytest.mark.parametrize(("dispositions", "field"), [
+    ((("Not A Slug", "x"),), "dispositions[0].code"),
+    ((("sale", "Sale"), ("sale", "Again")), "dispositions[1].code"),
+    ((("sale", " "),), "dispositions[0].label"),
+])
+def test_program_dispositions_are_checked_when_saved(dispositions, field):
+    with pytest.raises(InvalidInput) as err:
+        check_dispositions(tuple(Disposition(c, label) for c, label in dispositions))
+    assert err.value.details["field"] == field

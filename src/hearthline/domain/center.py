@@ -657,6 +657,9 @@ class ContactCenter(LiveNumbers):
         """Close the contact (from handling or wrap-up) and free the agent's capacity."""
         interaction = self._own(interaction_id, agent_id)
         interaction.require(S.ACCEPTED, S.HELD, S.WRAP_UP)
+        program = self.programs.get(interaction.program_id)
+        if program is not None:
+            program.check_disposition(disposition if disposition is not None else interaction.disposition)
         if interaction.ended_at is None:
             interaction.ended_at = now
         self._end_hold(interaction, now)

@@ -47,6 +47,14 @@ class Tenant:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """How a contact ended, as the agent records it (e.g. "resolved", "sale", "referred")."""
+
+    code: str
+    label: str
+
+
 @dataclass(slots=True)
 class Program:
     id: ProgramId
@@ -54,6 +62,33 @@ class Program:
     tenant_id: TenantId
     name: str
     default_workflow_id: str | None = None
+    # When set, completing a contact of this program requires one of these.
+    dispositions: tuple[Disposition, ...] = ()
+
+    def check_disposition(self, code: str | None) -> None:
+        """Raise InvalidInput unless `code` is acceptable when completing a contact."""
+        if not self.dispositions:
+            return
+        allowed = [d.code for d in self.dispositions]
+        if code is None:
+            raise InvalidInput("disposition", "this program needs a disposition to complete", allowed=allowed)
+        if code not in allowed:
+            raise InvalidInput("disposition", f"not one of this program's dispositions: {code}", allowed=allowed)
+
+
+def check_dispositions(dispositions: tuple[Disposition, ...]) -> tuple[Disposition, ...]:
+    """Codes are slugs, unique within the program; labels are 1-100 characters; at most 50."""
+    if len(dispositions) > 50:
+        raise InvalidInput("dispositions", "at most 50 per program")
+    seen: set[str] = set()
+    for i, d in enumerate(dispositions):
+        check_slug(f"dispositions[{i}].code", d.code)
+        if d.code in seen:
+            raise InvalidInput(f"dispositions[{i}].code", f"duplicate code: {d.code}")
+        if not 1 <= len(d.label.strip()) <= 100:
+            raise InvalidInput(f"dispositions[{i}].label", "must be 1 to 100 characters")
+        seen.add(d.code)
+    return dispositions
 
 
 @dataclass(slots=True)

@@ -71,7 +71,8 @@ def cmd_demo(ns: argparse.Namespace) -> int:
         rng = random.Random(ns.seed)
         world = await demo.seed(c.platform, rng)
         simulator = AgentSimulator(c.platform, world.scope, world.simulated_agent_ids, rng=rng,
-                                   handle_seconds=ns.handle_seconds)
+                                   handle_seconds=ns.handle_seconds,
+                                   dispositions_by_queue=world.dispositions_by_queue)
         await simulator.start()
         c.platform.on_stop(simulator.stop)
         if not ns.no_traffic:

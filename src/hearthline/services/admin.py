@@ -15,8 +15,8 @@ from ..domain.agents import Agent
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.ids import new_id
 from ..domain.organization import (
-    DEFAULT_PAUSE_REASONS, Operator, PauseReason, Program, Role, Scope, SkillDefinition, Tenant, User, check_role_links,
-    check_slug,
+    DEFAULT_PAUSE_REASONS, Disposition, Operator, PauseReason, Program, Role, Scope, SkillDefinition, Tenant, User,
+    check_dispositions, check_role_links, check_slug,
 )
 from ..domain.queues import Queue
 from ..domain.workflows import Workflow, compile_workflow
@@ -117,11 +117,16 @@ async def list_programs(p: Platform, scope: Scope, tenant_id: str | None = None)
 
 
 async def update_program(p: Platform, scope: Scope, program_id: str, *, name: str | None = None,
-                         default_workflow_id: str | None = None, clear_workflow: bool = False) -> Program:
+                         default_workflow_id: str | None = None, clear_workflow: bool = False,
+                         dispositions: tuple[Disposition, ...] | None = None) -> Program:
+    """Change a program. `dispositions`, when given, replaces the list an agent must choose
+    from to complete a contact of this program (empty: no disposition required)."""
     program = await get_program(p, scope, program_id)
     values: dict[str, Any] = {}
     if name is not None:
         values["name"] = _name(name)
+    if dispositions is not None:
+        values["dispositions"] = m.dispositions_row(check_dispositions(dispositions))
     if default_workflow_id is not None:
         workflow = await get_workflow(p, scope, default_workflow_id)
         if workflow.program_id != program.id:

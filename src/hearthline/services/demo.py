@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..adapters.sql import tables as t
 from ..domain.agents import Agent, AgentKind, Medium
 from ..domain.interactions import Channel
-from ..domain.organization import Role, Scope, SkillDefinition
+from ..domain.organization import Disposition, Role, Scope, SkillDefinition
 from ..domain.queues import Queue, Strategy
 from ..domain.workflows import Route, Target, Workflow
 from . import admin
@@ -24,12 +24,19 @@ from .simulator import QueueTraffic
 DEMO_OPERATOR_ID = "demo-operator"
 DEMO_PASSWORD = "hearthline"
 HUMAN_AGENTS = ("maria", "james", "aisha")
+DISPOSITIONS = {
+    "billing": (("resolved", "Resolved"), ("payment-arranged", "Payment arranged"), ("referred", "Referred"),
+                ("follow-up", "Needs follow-up")),
+    "sales": (("sale", "Sale"), ("no-sale", "No sale"), ("follow-up", "Call back later")),
+    "tech": (("resolved", "Resolved"), ("escalated", "Escalated to tier 2"), ("follow-up", "Needs follow-up")),
+}
 
 
 @dataclass(slots=True)
 class DemoWorld:
     scope: Scope
     simulated_agent_ids: list[str] = field(default_factory=list)
+    dispositions_by_queue: dict[str, list[str]] = field(default_factory=dict)
     traffic: list[QueueTraffic] = field(default_factory=list)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, password, what
 
@@ -81,6 +88,9 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
         default_target=Target(billing.id),
     ))
     await admin.update_program(p, scope, acme_billing.id, default_workflow_id=workflow.id)
+    for program, codes in ((acme_billing, DISPOSITIONS["billing"]), (acme_sales, DISPOSITIONS["sales"]),
+                           (bright_tech, DISPOSITIONS["tech"])):
+        await admin.update_program(p, scope, program.id, dispositions=tuple(Disposition(c, label) for c, label in codes))
 
     far = p.clock.now() + timedelta(days=365)
     profiles = [  # (name, skills, languages, kind)
@@ -123,6 +133,7 @@ async def _describe(p: Platform, scope: Scope) -> DemoWorld:
     world.simulated_agent_ids = [a.id for a in agents if a.attributes.get("simulated")]
     queues = {q.name: q for q in await admin.list_queues(p, scope)}
     programs = {pr.id: pr for pr in await admin.list_programs(p, scope)}
+    world.dispositions_by_queue = {q.id: [d.code for d in programs[q.program_id].dispositions] for q in queues.values()}
     billing = queues["Billing"]
     workflow_id = programs[billing.program_id].default_workflow_id
     world.traffic = [

@@ -43,12 +43,14 @@ class QueueTraffic:
 
 class AgentSimulator:
     def __init__(self, platform: Platform, scope: Scope, agent_ids: list[str], *, rng: random.Random,
-                 handle_seconds: float = 60.0, wrap_seconds: float = 8.0, break_chance: float = 0.03) -> None:
+                 handle_seconds: float = 60.0, wrap_seconds: float = 8.0, break_chance: float = 0.03,
+                 dispositions_by_queue: dict[str, list[str]] | None = None) -> None:
         self.p, self.scope, self.rng = platform, scope, rng
         self.agent_ids = set(agent_ids)
         self.handle_seconds, self.wrap_seconds, self.break_chance = handle_seconds, wrap_seconds, break_chance
         self._tasks: set[asyncio.Task] = set()
         self._unsubscribe = None
+        self.dispositions_by_queue = dispositions_by_queue or {}
 
     async def start(self) -> None:
         self._unsubscribe = self.p.bus.subscribe(self._on_events)
@@ -79,11 +81,12 @@ class AgentSimulator:
             if event.agent_id not in self.agent_ids:
                 continue
             if event.name is EventName.INTERACTION_OFFERED:
-                self._spawn(self._handle(event.agent_id, event.data["offer_id"], event.interaction_id))
+                self._spawn(self._handle(event.agent_id, event.data["offer_id"], event.interaction_id,
+                                         self.dispositions_by_queue.get(event.queue_id or "") or ["resolved"]))
             elif event.name is EventName.AGENT_STATE_CHANGED and event.data.get("reason") == "missed":
                 self._spawn(self._come_back(event.agent_id, 5.0))
 
-    async def _handle(self, agent_id: str, offer_id: str, interaction_id: str | None) -> None:
+    async def _handle(self, agent_id: str, offer_id: str, interaction_id: str | None, codes: list[str]) -> None:
         await asyncio.sleep(self.rng.uniform(1.0, 4.0))  # the phone rings, she picks up
         if await self._safe(ix.accept_offer(self.p, self.scope, agent_id, offer_id)) is None:
             return
@@ -91,7 +94,7 @@ class AgentSimulator:
         await asyncio.sleep(min(talk, self.handle_seconds * 6))
         await self._safe(ix.end(self.p, self.scope, interaction_id))  # type: ignore[arg-type]
         await asyncio.sleep(self.rng.uniform(0.5, 2.0) * self.wrap_seconds)
-        disposition = self.rng.choice(["resolved", "resolved", "resolved", "referred", "follow-up"])
+        disposition = self.rng.choice(codes)  # one of the program's dispositions
         await self._safe(ix.complete(self.p, self.scope, interaction_id, disposition=disposition,  # type: ignore[arg-type]
                                      notes="simulated"))
         if self.rng.random() < self.break_chance:

@@ -9,7 +9,7 @@ from ...domain.agents import Agent, AgentKind, AgentState, Medium, Presence, Sta
 from ...domain.center import Offer
 from ...domain.events import Event
 from ...domain.interactions import Channel, Customer, Direction, Interaction, InteractionState
-from ...domain.organization import Operator, PauseReason, Program, Role, SkillDefinition, Tenant, User
+from ...domain.organization import Disposition, Operator, PauseReason, Program, Role, SkillDefinition, Tenant, User
 from ...domain.queues import Queue, Strategy
 from ...domain.workflows import Route, Target, Workflow
 
@@ -37,7 +37,12 @@ def tenant_from_row(r: Mapping[str, Any]) -> Tenant:
 
 
 def program_from_row(r: Mapping[str, Any]) -> Program:
-    return Program(r["id"], r["operator_id"], r["tenant_id"], r["name"], r["default_workflow_id"])
+    return Program(r["id"], r["operator_id"], r["tenant_id"], r["name"], r["default_workflow_id"],
+                   tuple(Disposition(d["code"], d["label"]) for d in r["dispositions"]))
+
+
+def dispositions_row(dispositions: tuple[Disposition, ...]) -> list[dict[str, str]]:
+    return [{"code": d.code, "label": d.label} for d in dispositions]
 
 
 def user_from_row(r: Mapping[str, Any]) -> User:

@@ -62,6 +62,7 @@ programs = Table(
     Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("default_workflow_id", ID, nullable=True),
+    Column("dispositions", JSON, nullable=False, server_default="[]"),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

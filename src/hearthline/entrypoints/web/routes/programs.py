@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response
 
 from ....domain.organization import Role
 from ....services import admin
-from ..deps import PlatformDep, WatcherDep
+from ..deps import PlatformDep, WatcherDep, WorkerDep
 from ..params import IdPath, IdQuery
-from ..schemas.organization import ProgramIn, ProgramOut, ProgramPatch
+from ..schemas.organization import DispositionOut, ProgramIn, ProgramOut, ProgramPatch
 
 router = APIRouter(prefix="/api/v1/programs", tags=["programs"])
 
@@ -38,7 +38,15 @@ async def update_program(program_id: IdPath, body: ProgramPatch, caller: Watcher
     clear = "default_workflow_id" in body.model_fields_set and body.default_workflow_id is None
     return ProgramOut.of(await admin.update_program(p, caller.scope, program_id, name=body.name,
                                                     default_workflow_id=body.default_workflow_id,
-                                                    clear_workflow=clear))
+                                                    clear_workflow=clear,
+                                                    dispositions=body.dispositions_domain()))
+
+
+@router.get("/{program_id}/dispositions", response_model=list[DispositionOut],
+            summary="The program's dispositions — what an agent chooses from when completing a contact")
+async def program_dispositions(program_id: IdPath, caller: WorkerDep, p: PlatformDep) -> list[DispositionOut]:
+    program = await admin.get_program(p, caller.scope, program_id)
+    return [DispositionOut(code=d.code, label=d.label) for d in program.dispositions]
 
 
 @router.delete("/{program_id}", status_code=204)

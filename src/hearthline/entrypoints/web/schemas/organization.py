@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ....domain.organization import PauseReason, Program, SkillDefinition, Tenant, User
-from .common import In, Name, Out, Ref, Text
+from ....domain.organization import Disposition, PauseReason, Program, SkillDefinition, Tenant, User
+from .common import In, Name, Out, Ref, Slug, Text
 
 RoleName = Literal["admin", "supervisor", "agent", "client_viewer"]
 Username = Annotated[str, StringConstraints(min_length=3, max_length=100, pattern=r"^[^\x00\s]+$")]
@@ -31,9 +31,26 @@ class ProgramIn(In):
     name: Name
 
 
+class DispositionIO(In):
+    code: Slug
+    label: Text(100, min_length=1)
+
+
 class ProgramPatch(In):
     name: Name | None = None
     default_workflow_id: Ref | None = Field(None, description="a workflow of this program; null clears it")
+    dispositions: Annotated[list[DispositionIO], Field(max_length=50)] | None = Field(
+        None, description="replaces the list; when not empty, completing a contact needs one of these codes")
+
+    def dispositions_domain(self) -> tuple[Disposition, ...] | None:
+        if self.dispositions is None:
+            return None
+        return tuple(Disposition(d.code, d.label) for d in self.dispositions)
+
+
+class DispositionOut(Out):
+    code: str
+    label: str
 
 
 class ProgramOut(Out):
@@ -41,10 +58,12 @@ class ProgramOut(Out):
     tenant_id: str
     name: str
     default_workflow_id: str | None
+    dispositions: list[DispositionOut]
 
     @classmethod
     def of(cls, p: Program) -> ProgramOut:
-        return cls(id=p.id, tenant_id=p.tenant_id, name=p.name, default_workflow_id=p.default_workflow_id)
+        return cls(id=p.id, tenant_id=p.tenant_id, name=p.name, default_workflow_id=p.default_workflow_id,
+                   dispositions=[DispositionOut(code=d.code, label=d.label) for d in p.dispositions])
 
 
 class UserIn(In):

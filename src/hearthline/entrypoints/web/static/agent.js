@@ -34,12 +34,35 @@ function offerCard(o) {
       el("button", { onclick: () => api("POST", `/agents/${agentId}/offers/${o.id}/reject`).then(refresh) }, "Reject")));
 }
 
+// Each program's dispositions, fetched once: completing a contact needs one when the program has any.
+const dispositions = new Map();
+const chosen = new Map();  // contact id → disposition code picked so far
+function dispositionsOf(programId) {
+  if (!dispositions.has(programId)) dispositions.set(programId, api("GET", `/programs/${programId}/dispositions`));
+  return dispositions.get(programId);
+}
+
 function contactCard(c) {
   const act = (label, path, body, primary) => el("button", { class: primary ? "primary" : "",
-    onclick: () => api("POST", `/interactions/${c.id}/${path}`, body).then(refresh).catch((e) => alert(e.message)) }, label);
-  const actions = c.state === "wrap_up"
-    ? [act("Complete", "complete", { disposition: "resolved", notes: null }, true)]
-    : [c.state === "held" ? act("Resume", "resume") : act("Hold", "hold"), act("End", "end", undefined, true)];
+    onclick: () => api("POST", `/interactions/${c.id}/${path}`, body()).then(refresh).catch((e) => alert(e.message)) },
+    label);
+  const none = () => undefined;
+  const actions = [];
+  if (c.state === "wrap_up") {
+    // a re-render (any event refreshes the desk) keeps what she already chose
+    const choice = el("select", { class: "disposition", "aria-label": "Disposition",
+      onchange: () => chosen.set(c.id, choice.value) });
+    dispositionsOf(c.program_id).then((list) => {
+      choice.replaceChildren(
+        el("option", { value: "" }, list.length ? "Choose a disposition…" : "No disposition"),
+        ...list.map((d) => el("option", { value: d.code }, d.label)));
+      choice.value = chosen.get(c.id) || "";
+    });
+    actions.push(choice, act("Complete", "complete", () => ({ disposition: choice.value || null, notes: null }), true));
+  } else {
+    actions.push(c.state === "held" ? act("Resume", "resume", none) : act("Hold", "hold", none),
+      act("End", "end", none, true));
+  }
   return el("div", { class: "card contact" }, el("strong", {}, `${c.channel} · ${c.state.replace("_", "-")}`),
     el("div", {}, (c.customer && c.customer.name) || "Unknown customer"), el("div", { class: "actions" }, ...actions));
 }
