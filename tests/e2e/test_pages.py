@@ -115,3 +115,32 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     assert done["agent_id"] == world.agent["id"]
     assert done["disposition"] == "referred"
     page.close()
+
+
+def test_agent_refers_a_caller_to_a_resource_found_in_the_directory(browser: Any, server: Server, world: World,
+                                                                     alpha: Api) -> None:
+    program = world.programs["A"]["id"]
+    alpha.ok("POST", "/referrals", 201, json={"program_id": program, "name": "Energy Assistance Fund",
+                                              "phone": "+1 800 555 0100", "when_to_use": "cannot pay this month"})
+    alpha.ok("POST", "/referrals", 201, json={"program_id": program, "name": "Gas emergency line",
+                                              "phone": "+1 800 555 0199", "when_to_use": "smell of gas"})
+    page = _log_in(browser, server, world.agent_api.user["username"])
+    page.select_option("#state", "available")
+    page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('available')")
+    created = alpha.ok("POST", "/interactions", 201, json={
+        "program_id": program, "channel": "voice", "queue_id": world.queues["A"]["id"],
+        "customer": {"name": "Pat Worried"}})
+    page.locator(".card.offer").get_by_role("button", name="Accept").click()
+    contact = page.locator(".card.contact")
+    contact.wait_for()
+    contact.get_by_role("button", name="Refer…").click()
+    page.fill("input[type=search]", "pay")
+    page.wait_for_function("document.querySelectorAll('ul.referrals li').length === 1")
+    assert "Energy Assistance Fund" in page.inner_text("ul.referrals")
+    page.get_by_role("button", name="Transfer to Energy Assistance Fund").click()
+    page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
+    done = alpha.ok("GET", f"/interactions/{created['id']}")
+    assert (done["state"], done["disposition"]) == ("completed", "referred")
+    assert done["transfer"]["target"] == "+1 800 555 0100"
+    assert done["transfer"]["note"] == "Energy Assistance Fund"
+    page.close()

@@ -19,6 +19,7 @@ from ..domain.organization import (
     check_dispositions, check_role_links, check_slug,
 )
 from ..domain.queues import Queue
+from ..domain.referrals import Referral, check_referral, search
 from ..domain.workflows import Workflow, compile_workflow
 from .auth import hash_password
 from .platform import Platform
@@ -381,3 +382,47 @@ async def delete_workflow(p: Platform, scope: Scope, workflow_id: str) -> None:
     await p.run(p.store.delete_row, t.workflows, "workflow", workflow_id, scope)
     await p.in_router(scope, lambda c, now: c.remove_workflow(workflow_id))
 
+
+
+# ---- referral directory ---------------------------------------------------------------------
+def _referral_row(r: Referral) -> dict[str, Any]:
+    return {"id": r.id, "operator_id": r.operator_id, "tenant_id": r.tenant_id, "program_id": r.program_id,
+            "name": r.name.strip(), "phone": r.phone, "url": r.url, "when_to_use": r.when_to_use}
+
+
+def _referral(row: dict[str, Any]) -> Referral:
+    return Referral(row["id"], row["operator_id"], row["tenant_id"], row["program_id"], row["name"], row["phone"],
+                    row["url"], row["when_to_use"])
+
+
+async def create_referral(p: Platform, scope: Scope, referral: Referral) -> Referral:
+    program = await get_program(p, scope, referral.program_id)
+    referral = check_referral(replace(referral, id=new_id(), operator_id=scope.operator_id,
+                                      tenant_id=program.tenant_id))
+    await p.run(p.store.insert_row, t.referrals, _referral_row(referral) | {"created_at": p.clock.now()})
+    return referral
+
+
+async def get_referral(p: Platform, scope: Scope, referral_id: str) -> Referral:
+    return _referral(await p.run(p.store.get_row, t.referrals, "referral", referral_id, scope))
+
+
+async def search_referrals(p: Platform, scope: Scope, program_id: str, query: str = "") -> list[Referral]:
+    """The program's directory, filtered by `query` (see domain.referrals.search)."""
+    await get_program(p, scope, program_id)
+    rows = await p.run(p.store.list_rows, t.referrals, scope, program_id=program_id, limit=10_000)
+    return search([_referral(r) for r in rows], query)
+
+
+async def update_referral(p: Platform, scope: Scope, referral: Referral) -> Referral:
+    old = await get_referral(p, scope, referral.id)
+    referral = check_referral(replace(referral, operator_id=old.operator_id, tenant_id=old.tenant_id,
+                                      program_id=old.program_id))
+    row = _referral_row(referral)
+    await p.run(p.store.update_row, t.referrals, "referral", referral.id, scope,
+                {k: row[k] for k in ("name", "phone", "url", "when_to_use")})
+    return referral
+
+
+async def delete_referral(p: Platform, scope: Scope, referral_id: str) -> None:
+    await p.run(p.store.delete_row, t.referrals, "referral", referral_id, scope)

@@ -16,6 +16,7 @@ from ..domain.agents import Agent, AgentKind, Medium
 from ..domain.interactions import Channel
 from ..domain.organization import Disposition, Role, Scope, SkillDefinition
 from ..domain.queues import Queue, Strategy
+from ..domain.referrals import Referral
 from ..domain.workflows import Route, Target, Workflow
 from . import admin
 from .platform import Platform
@@ -24,6 +25,20 @@ from .simulator import QueueTraffic
 DEMO_OPERATOR_ID = "demo-operator"
 DEMO_PASSWORD = "hearthline"
 HUMAN_AGENTS = ("maria", "james", "aisha")
+def REFERRALS(billing: str, tech: str) -> list[tuple[str, str, str | None, str | None, str]]:  # noqa: N802
+    """The demo's referral directory: (program, name, phone, url, when to use)."""
+    return [
+        (billing, "Energy Assistance Fund", "+1 800 555 0100", "https://aid.example.org",
+         "the customer cannot pay this month's bill: hardship grants and payment plans"),
+        (billing, "Gas emergency line", "+1 800 555 0199", None,
+         "the customer smells gas: refer at once, do not troubleshoot"),
+        (billing, "Consumer advocate", None, "https://advocate.example.org",
+         "a complaint the company cannot settle"),
+        (tech, "Device maker support", "+1 800 555 0142", "https://support.example.com",
+         "a faulty handset or router under the maker's warranty"),
+    ]
+
+
 DISPOSITIONS = {
     "billing": (("resolved", "Resolved"), ("payment-arranged", "Payment arranged"), ("referred", "Referred"),
                 ("follow-up", "Needs follow-up")),
@@ -88,6 +103,8 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
         default_target=Target(billing.id),
     ))
     await admin.update_program(p, scope, acme_billing.id, default_workflow_id=workflow.id)
+    for program, name, phone, url, when in REFERRALS(acme_billing.id, bright_tech.id):
+        await admin.create_referral(p, scope, Referral("", "", "", program, name, phone, url, when))
     for program, codes in ((acme_billing, DISPOSITIONS["billing"]), (acme_sales, DISPOSITIONS["sales"]),
                            (bright_tech, DISPOSITIONS["tech"])):
         await admin.update_program(p, scope, program.id, dispositions=tuple(Disposition(c, label) for c, label in codes))

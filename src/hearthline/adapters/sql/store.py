@@ -27,7 +27,8 @@ from . import tables as t
 
 log = logging.getLogger(__name__)
 
-TENANT_SCOPED = {t.tenants, t.programs, t.queues, t.workflows, t.interactions, t.webhooks, t.webhook_deliveries}
+TENANT_SCOPED = {t.tenants, t.programs, t.queues, t.workflows, t.interactions, t.webhooks, t.webhook_deliveries,
+                 t.referrals}
 
 
 class StoreUnavailable(DomainError):

@@ -215,6 +215,19 @@ events = Table(
     Column("data", JSON, nullable=False),
 )
 
+referrals = Table(
+    "referrals", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(40), nullable=True),
+    Column("url", String(2000), nullable=True),
+    Column("when_to_use", String(1000), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 webhooks = Table(
     "webhooks", metadata,
     Column("id", ID, primary_key=True),

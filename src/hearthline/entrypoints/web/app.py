@@ -21,8 +21,8 @@ from ...bootstrap import Components
 from .deps import session_serializer
 from .errors import BodySizeLimitMiddleware, CatchAllMiddleware, install_error_handlers
 from .routes import (
-    agents, auth, interactions, offers, operator, pause_reasons, programs, queues, skills, stats, tenants, users,
-    workflows,
+    agents, auth, interactions, offers, operator, pause_reasons, programs, queues, referrals, skills, stats, tenants,
+    users, workflows,
 )
 from . import ws
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 API_ROUTERS = (auth.router, operator.router, tenants.router, programs.router, users.router, agents.router,
                offers.router, skills.router, pause_reasons.router, queues.router, workflows.router,
-               interactions.router, stats.router)
+               interactions.router, referrals.router, stats.router)
 
 
 def _optional_router(module_name: str) -> APIRouter | None:

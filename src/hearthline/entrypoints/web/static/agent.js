@@ -37,6 +37,7 @@ function offerCard(o) {
 // Each program's dispositions, fetched once: completing a contact needs one when the program has any.
 const dispositions = new Map();
 const chosen = new Map();  // contact id → disposition code picked so far
+const referring = new Map();  // contact id → referral search, while the panel is open
 function dispositionsOf(programId) {
   if (!dispositions.has(programId)) dispositions.set(programId, api("GET", `/programs/${programId}/dispositions`));
   return dispositions.get(programId);
@@ -61,10 +62,33 @@ function contactCard(c) {
     actions.push(choice, act("Complete", "complete", () => ({ disposition: choice.value || null, notes: null }), true));
   } else {
     actions.push(c.state === "held" ? act("Resume", "resume", none) : act("Hold", "hold", none),
-      act("End", "end", none, true));
+      act("End", "end", none, true), el("button", { onclick: () => {
+        referPanel.hidden = !referPanel.hidden;
+        if (referPanel.hidden) referring.delete(c.id); else referring.set(c.id, referring.get(c.id) || "");
+      } }, "Refer…"));
   }
+  const referPanel = c.state === "wrap_up" ? "" : referrals(c);
   return el("div", { class: "card contact" }, el("strong", {}, `${c.channel} · ${c.state.replace("_", "-")}`),
-    el("div", {}, (c.customer && c.customer.name) || "Unknown customer"), el("div", { class: "actions" }, ...actions));
+    el("div", {}, (c.customer && c.customer.name) || "Unknown customer"), el("div", { class: "actions" }, ...actions),
+    referPanel);
+}
+
+// The program's referral directory: search it, then transfer the customer to the resource found.
+function referrals(c) {
+  const results = el("ul", { class: "referrals" });
+  const box = el("input", { type: "search", placeholder: "Search the referral directory", "aria-label": "Search referrals" });
+  box.value = referring.get(c.id) || "";
+  const show = () => api("GET", `/referrals?program_id=${c.program_id}&q=${encodeURIComponent(box.value)}`).then((list) =>
+    results.replaceChildren(...(list.length ? list.map((r) => el("li", {},
+      el("strong", {}, r.name), " ", el("span", {}, r.target), el("div", { class: "hint" }, r.when_to_use),
+      el("button", { onclick: () => api("POST", `/interactions/${c.id}/transfer`,
+        { kind: "external", target: r.target, note: r.name }).then(refresh).catch((e) => alert(e.message)) },
+        `Transfer to ${r.name}`))) : [el("li", { class: "empty" }, "Nothing found.")])));
+  box.addEventListener("input", () => { referring.set(c.id, box.value); show(); });
+  const panel = el("div", { class: "refer" }, box, results);
+  panel.hidden = !referring.has(c.id);  // a re-render keeps it open, with the same search
+  show();
+  return panel;
 }
 
 stateSel.addEventListener("change", () => {
