@@ -3,6 +3,7 @@ the agent desk. The server is the real `hearthline serve`; the browser is Debian
 from __future__ import annotations
 
 import re
+import time
 import shutil
 from pathlib import Path
 from collections.abc import Iterator
@@ -143,4 +144,27 @@ def test_agent_refers_a_caller_to_a_resource_found_in_the_directory(browser: Any
     assert (done["state"], done["disposition"]) == ("completed", "referred")
     assert done["transfer"]["target"] == "+1 800 555 0100"
     assert done["transfer"]["note"] == "Energy Assistance Fund"
+    page.close()
+
+
+def test_supervisor_changes_an_agents_state_from_the_wallboard(browser: Any, server: Server, world: World,
+                                                               alpha: Api) -> None:
+    agent_id = world.agent["id"]
+    alpha.ok("PUT", f"/agents/{agent_id}/state", json={"state": "available", "reason": None})
+    page = _log_in(browser, server, world.user("supervisor").user["username"])
+    menu = page.locator(f"tr[data-agent='{agent_id}'] select.set-state")
+    menu.wait_for()
+    page.wait_for_selector(f"tr[data-agent='{agent_id}'] select.set-state option[value='paused:coaching']",
+                           state="attached")
+    menu.select_option("paused:coaching")  # called away for coaching
+    deadline = time.monotonic() + 10
+    state = alpha.ok("GET", f"/agents/{agent_id}/state")
+    while state["state"] != "paused" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = alpha.ok("GET", f"/agents/{agent_id}/state")
+    assert (state["state"], state["reason"]) == ("paused", "coaching")
+    # the grid follows over the WebSocket
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-agent='{agent_id}'] .pill\").textContent.includes('coaching')")
+    alpha.ok("PUT", f"/agents/{agent_id}/state", json={"state": "offline", "reason": None})
     page.close()
