@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from hearthline.services import admin
 from hearthline.services import interactions as work
 from hearthline.services.bus import InProcessEventBus
 from hearthline.services.platform import Platform
-from hearthline.services.router import RouterStopped, SystemClock
+from hearthline.services.router import RouterStopped
 
 
 class FlakyStore(SqlStore):
@@ -34,12 +36,23 @@ class FlakyStore(SqlStore):
         super().save_changes(operator_id, changes)
 
 
+class MiddayClock:
+    """Real time passing, starting at noon: today's statistics must not reset at midnight in the
+    middle of a test that runs at 23:59."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime(2026, 6, 1, 12, tzinfo=timezone.utc) + timedelta(seconds=time.monotonic() - self._start)
+
+
 @pytest.fixture
 def platform(tmp_path: Path):  # type: ignore[no-untyped-def]
     store = FlakyStore(f"sqlite:///{tmp_path}/router.db")
     store.start()
     store.upgrade()
-    yield Platform(store, InProcessEventBus(), SystemClock())
+    yield Platform(store, InProcessEventBus(), MiddayClock())
     store.close()
 
 
