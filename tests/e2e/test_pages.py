@@ -108,6 +108,7 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     page.get_by_role("button", name="Complete").wait_for()
     page.wait_for_selector("select.disposition option[value=referred]", state="attached")
     page.select_option("select.disposition", "referred")  # the program's list, on her desk
+    page.fill("textarea.notes", "Sent to the energy fund; call back Friday")
     page.get_by_role("button", name="Complete").click()
     page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
 
@@ -115,6 +116,7 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     assert done["state"] == "completed"
     assert done["agent_id"] == world.agent["id"]
     assert done["disposition"] == "referred"
+    assert done["notes"] == "Sent to the energy fund; call back Friday"
     page.close()
 
 

@@ -38,6 +38,7 @@ function offerCard(o) {
 const dispositions = new Map();
 const chosen = new Map();  // contact id → disposition code picked so far
 const referring = new Map();  // contact id → referral search, while the panel is open
+const noted = new Map();  // contact id → notes typed so far
 function dispositionsOf(programId) {
   if (!dispositions.has(programId)) dispositions.set(programId, api("GET", `/programs/${programId}/dispositions`));
   return dispositions.get(programId);
@@ -59,7 +60,12 @@ function contactCard(c) {
         ...list.map((d) => el("option", { value: d.code }, d.label)));
       choice.value = chosen.get(c.id) || "";
     });
-    actions.push(choice, act("Complete", "complete", () => ({ disposition: choice.value || null, notes: null }), true));
+    const notes = el("textarea", { class: "notes", rows: "2", maxlength: "10000", placeholder: "Notes for the record",
+      "aria-label": "Notes" });
+    notes.value = noted.get(c.id) || "";
+    notes.addEventListener("input", () => noted.set(c.id, notes.value));
+    actions.push(notes, choice,
+      act("Complete", "complete", () => ({ disposition: choice.value || null, notes: notes.value || null }), true));
   } else {
     actions.push(c.state === "held" ? act("Resume", "resume", none) : act("Hold", "hold", none),
       act("End", "end", none, true), el("button", { onclick: () => {
