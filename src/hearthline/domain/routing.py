@@ -182,14 +182,6 @@ class RoutingEngine:
         )
         self._dirty.add(agent.agent_id)
 
-    def remove_agent(self, agent_id: AgentId) -> None:
-        self._drop_ready(agent_id)
-        self._agents.pop(agent_id, None)
-        self._members.pop(agent_id, None)
-        self._slots.pop(agent_id, None)
-        self._slots_all.pop(agent_id, None)
-        self._dirty.discard(agent_id)
-
     def refresh(self, agent: RoutingAgent) -> None:
         """Note that an agent's load, readiness or key fields changed. O(1): she is re-filed in
         the ready lists only when they are next read, and only if she is still ready then."""

@@ -12,7 +12,6 @@ import secrets
 import time
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,7 +21,7 @@ from ..adapters.sql import mapping as m
 from ..adapters.sql import tables as t
 from ..domain.errors import AuthenticationFailed, RateLimited
 from ..domain.ids import new_id
-from ..domain.organization import Role, Scope, User
+from ..domain.organization import Scope, User
 from .platform import Platform
 
 _hasher = PasswordHasher()
@@ -174,12 +173,3 @@ class Auth:
                 conn.execute(delete(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash(token)))
 
         await self.platform.run(_revoke)
-
-
-def user_view(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "role": str(user.role), "tenant_id": user.tenant_id,
-            "agent_id": user.agent_id, "display_name": user.display_name, "active": user.active,
-            "operator_id": user.operator_id}
-
-
-STAFF_WRITE = frozenset({Role.ADMIN})

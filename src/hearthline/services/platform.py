@@ -11,7 +11,6 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from ..adapters.sql.store import SqlStore
 from ..domain.center import ContactCenter
-from ..domain.errors import NotFound
 from ..domain.organization import Scope
 from .bus import EventBus
 from .router import Clock, Router
@@ -79,8 +78,3 @@ class Platform:
         if router is not None:
             await router.stop()
         await self.router(operator_id)
-
-
-def check_tenant(scope: Scope, tenant_id: str | None, kind: str, ident: str) -> None:
-    if not scope.sees_tenant(tenant_id):
-        raise NotFound(kind, ident)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...domain.agents import Agent, Presence, StateSegment
 from ...domain.center import Changes, Offer, OfferStatus
-from ...domain.errors import Conflict, DomainError, NotFound
+from ...domain.errors import Conflict, NotFound
 from ...domain.interactions import Interaction
 from ...domain.organization import Scope
 from . import mapping as m
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 
 TENANT_SCOPED = {t.tenants, t.programs, t.queues, t.workflows, t.interactions, t.webhooks, t.webhook_deliveries,
                  t.referrals}
-
-
-class StoreUnavailable(DomainError):
-    code = "internal-error"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
