@@ -436,7 +436,7 @@ class ContactCenter(LiveNumbers):
         self.queue_medium[queue_id] = interaction.medium
 
     def _reserve_for_preferred(self, interaction: Interaction, queue: Queue, now: datetime) -> None:
-        key = interaction.customer.id or interaction.customer.phone or interaction.customer.email
+        key = interaction.customer.key
         agent_id = self.last_agent_of_customer.get(key) if key else None
         if agent_id is None or agent_id not in self.agents or queue.preferred_agent_seconds <= 0:
             return
@@ -685,7 +685,7 @@ class ContactCenter(LiveNumbers):
             runtime.stats.contacts += 1
             runtime.stats.handle_seconds += handle
             runtime.routing.contacts_today += 1
-            key = interaction.customer.id or interaction.customer.phone or interaction.customer.email
+            key = interaction.customer.key
             if key:
                 self.last_agent_of_customer[key] = runtime.id
             self._update_agent(runtime, now)
@@ -893,6 +893,6 @@ class ContactCenter(LiveNumbers):
                 runtime.stats.contacts += 1
                 runtime.stats.handle_seconds += handle
                 runtime.routing.contacts_today += 1
-        key = interaction.customer.id or interaction.customer.phone or interaction.customer.email
+        key = interaction.customer.key
         if key and interaction.agent_id and interaction.state is S.COMPLETED:
             self.last_agent_of_customer[key] = interaction.agent_id  # type: ignore[assignment]

@@ -85,6 +85,15 @@ class Customer:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "phone": self.phone, "email": self.email}
 
+    @property
+    def key(self) -> str | None:
+        """What ties this customer's contacts together: the id, else the phone, else the e-mail."""
+        if self.id:
+            return self.id
+        if self.phone:
+            return self.phone
+        return self.email.strip().lower() if self.email else None
+
 
 @dataclass(slots=True)
 class Interaction:

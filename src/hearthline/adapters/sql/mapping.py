@@ -133,7 +133,7 @@ def interaction_row(i: Interaction) -> dict[str, Any]:
         "enqueued_at": i.enqueued_at, "answered_at": i.answered_at, "ended_at": i.ended_at,
         "completed_at": i.completed_at, "abandoned_at": i.abandoned_at, "customer": i.customer.as_dict(),
         "attributes": i.attributes, "routing": routing, "disposition": i.disposition, "notes": i.notes,
-        "transfer": i.transfer,
+        "transfer": i.transfer, "customer_key": i.customer.key,
     }
 
 

@@ -1,7 +1,7 @@
 """Alembic, driven from code: `upgrade(engine)` applies every migration not yet applied.
 
 The migration scripts live in ./migrations; new ones are generated from tables.metadata with
-`hearthline db revision -m "what changed"` (alembic autogenerate) and reviewed by hand.
+`revision(engine, message)` below (alembic autogenerate, against a database at head) and reviewed by hand.
 """
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ from . import tables as t
 log = logging.getLogger(__name__)
 
 TENANT_SCOPED = {t.tenants, t.programs, t.queues, t.workflows, t.interactions, t.webhooks, t.webhook_deliveries,
-                 t.referrals}
+                 t.referrals, t.customers, t.messages, t.attachments, t.chat_sessions, t.mail_addresses, t.mailboxes,
+                 t.scripts, t.knowledge_articles, t.canned_responses}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     TypeDecorator, UniqueConstraint,
 )
 
@@ -174,7 +174,10 @@ interactions = Table(
     Column("disposition", String(63), nullable=True),
     Column("notes", Text, nullable=True),
     Column("transfer", JSON, nullable=True),
+    # the customer's id, else phone, else e-mail (lower case): past contacts for the screen-pop
+    Column("customer_key", String(320), nullable=True),
     Index("ix_interactions_live", "operator_id", "state"),
+    Index("ix_interactions_customer", "tenant_id", "customer_key"),
     Index("ix_interactions_tenant_created", "tenant_id", "created_at"),
 )
 
@@ -256,4 +259,159 @@ webhook_deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
     UniqueConstraint("webhook_id", "id"),
+)
+
+
+# ---- conversations (issue 3): the messages of chats and e-mails, and what surrounds them -------
+customers = Table(
+    "customers", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("external_id", String(200), nullable=True),  # the client's own customer number
+    Column("first_name", String(100), nullable=True),
+    Column("last_name", String(100), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("attributes", JSON, nullable=False),  # account number, plan, address …
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_customers_email", "tenant_id", "email"),
+    Index("ix_customers_phone", "tenant_id", "phone"),
+    Index("ix_customers_external", "tenant_id", "external_id"),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("interaction_id", ID, ForeignKey("interactions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1, 2, … within the interaction
+    Column("sender", String(20), nullable=False),  # customer, agent, system
+    Column("agent_id", ID, nullable=True),
+    Column("body", Text, nullable=False),  # plain text, as typed or as extracted from the e-mail
+    Column("html", Text, nullable=True),  # sanitized HTML of an e-mail, safe to show
+    Column("sentiment", Float, nullable=True),  # −1 (angry) … +1 (happy), customer messages only
+    Column("client_ref", String(64), nullable=True),  # the sender's id for the message: a resend is not doubled
+    Column("email", JSON, nullable=True),  # subject, from, to, cc, message_id, in_reply_to, references
+    Column("email_message_id", String(998), nullable=True),  # the Message-ID header, for threading
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("interaction_id", "seq"),
+    Index("ix_messages_email_message_id", "operator_id", "email_message_id"),
+    Index("ix_messages_client_ref", "interaction_id", "client_ref", unique=True),
+)
+
+attachments = Table(
+    "attachments", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("message_id", ID, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+chat_sessions = Table(
+    "chat_sessions", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False),
+    Column("interaction_id", ID, ForeignKey("interactions.id"), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the customer's resume token
+    Column("customer_read_seq", Integer, nullable=False, default=0),  # last message seq the customer has read
+    Column("agent_read_seq", Integer, nullable=False, default=0),  # last message seq the agent has read
+    Column("rating", Integer, nullable=True),  # 1–5 after the chat
+    Column("rating_comment", Text, nullable=True),
+    Column("transcript_sent_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mail_addresses = Table(  # inbound e-mail: which address feeds which program (and optionally queue)
+    "mail_addresses", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False),
+    Column("address", String(320), nullable=False, unique=True),  # lower case
+    Column("queue_id", ID, nullable=True),
+    Column("display_name", String(200), nullable=True),  # the From name of replies
+    Column("auto_acknowledge", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mailboxes = Table(  # IMAP mailboxes polled for new mail
+    "mailboxes", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("security", String(10), nullable=False),  # none, starttls, tls
+    Column("username", String(320), nullable=False),
+    Column("password", String(500), nullable=False),
+    Column("folder", String(200), nullable=False, default="INBOX"),
+    Column("address", String(320), nullable=False),  # the address customers write to (replies come from it)
+    Column("uidvalidity", Integer, nullable=True),
+    Column("last_uid", Integer, nullable=False, default=0),
+    Column("last_polled_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+scripts = Table(  # the agent's script for a program, or for one of its queues
+    "scripts", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False, index=True),
+    Column("queue_id", ID, nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("steps", JSON, nullable=False),  # [{id, text, options: [{label, next}]}]
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+knowledge_articles = Table(
+    "knowledge_articles", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+canned_responses = Table(
+    "canned_responses", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("program_id", ID, ForeignKey("programs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("body", Text, nullable=False),  # with {customer.first_name}-style fields
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+alerts = Table(  # supervisor alerts: souring tone, thresholds crossed
+    "alerts", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False),
+    Column("tenant_id", ID, nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("severity", String(10), nullable=False),  # info, warning, critical
+    Column("message", String(500), nullable=False),
+    Column("interaction_id", ID, nullable=True),
+    Column("agent_id", ID, nullable=True),
+    Column("queue_id", ID, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", ID, nullable=True),
+    Index("ix_alerts_open", "operator_id", "acknowledged_at"),
 )
