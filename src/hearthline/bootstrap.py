@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .adapters.sql.store import SqlStore
+from .adapters.tone import VaderTone
 from .config import Settings
 from .services.auth import Auth
 from .services.bus import InProcessEventBus
@@ -25,7 +26,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Components:
     does) after `platform.store.start()` and `upgrade()`."""
     store = SqlStore(settings.effective_database_url())
     bus = InProcessEventBus()
-    platform = Platform(store, bus, clock or SystemClock(), offer_timeout_seconds=settings.offer_timeout_seconds)
+    platform = Platform(store, bus, clock or SystemClock(), offer_timeout_seconds=settings.offer_timeout_seconds,
+                        tone=VaderTone())
     auth = Auth(platform, login_attempts_per_minute=settings.login_attempts_per_minute,
                 session_max_age_seconds=settings.session_max_age_seconds)
     return Components(settings, platform, auth, attach_webhooks(platform, settings))

@@ -762,6 +762,40 @@ class ContactCenter(LiveNumbers):
         self._enqueue(interaction, now)
         return interaction
 
+    def reopen(self, interaction: Interaction, now: datetime) -> Interaction:
+        """A completed written contact comes back to life (the customer answered the thread): it
+        waits again in its last queue, as a new arrival there, preferring the agent who last
+        handled it for the queue's preferred-agent time-out when the queue uses that strategy.
+        The caller loads `interaction` from the store (completed ones are not kept in memory)."""
+        self._roll_day(now)
+        interaction.require(S.COMPLETED)
+        if interaction.id in self.interactions:
+            raise InvalidTransition("interaction is live", interaction_id=interaction.id)
+        queue = self.queue(interaction.queue_id) if interaction.queue_id else None
+        if queue is None or queue.tenant_id != interaction.tenant_id:
+            raise NotFound("queue", interaction.queue_id)
+        last_agent = interaction.agent_id
+        interaction.agent_id = None
+        interaction.workflow_id = None
+        interaction.route = "reopened"
+        interaction.agent_filter = None
+        interaction.target_deadline = None
+        interaction.excluded_agents = frozenset()
+        interaction.only_agent_id = interaction.only_agent_until = None
+        interaction.answered_at = interaction.ended_at = interaction.completed_at = None
+        interaction.wrap_up_deadline = interaction.hold_started_at = None
+        interaction.disposition = None
+        interaction.enqueued_at = now
+        self._seq += 1
+        interaction.seq = self._seq
+        self.interactions[interaction.id] = interaction
+        self._emit(EventName.INTERACTION_REOPENED, now, interaction=interaction, last_agent_id=last_agent)
+        self._count_offered(interaction, queue.id)
+        if queue.strategy is Strategy.PREFERRED_AGENT:
+            self._reserve_for_preferred(interaction, queue, now)
+        self._enqueue(interaction, now)
+        return interaction
+
     def _release_agent(self, interaction: Interaction, now: datetime) -> None:
         runtime = self.agents.get(interaction.agent_id) if interaction.agent_id else None  # type: ignore[arg-type]
         interaction.agent_id = None

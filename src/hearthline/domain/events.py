@@ -27,7 +27,19 @@ class EventName(enum.StrEnum):
     INTERACTION_COMPLETED = "InteractionCompleted"
     INTERACTION_ABANDONED = "InteractionAbandoned"
     INTERACTION_TRANSFERRED = "InteractionTransferred"
+    INTERACTION_REOPENED = "InteractionReopened"
     AGENT_STATE_CHANGED = "AgentStateChanged"
+    # conversations (written by services/conversations.py, not the router; stored as messages)
+    MESSAGE_ADDED = "MessageAdded"
+    MESSAGES_READ = "MessagesRead"
+    TYPING = "Typing"
+    ALERT_RAISED = "AlertRaised"
+    ALERT_ACKNOWLEDGED = "AlertAcknowledged"
+    CHAT_RATED = "ChatRated"
+
+
+# Signals that are published but neither stored as events nor sent to webhooks.
+EPHEMERAL = frozenset({EventName.TYPING, EventName.MESSAGES_READ})
 
 
 @dataclass(frozen=True, slots=True)

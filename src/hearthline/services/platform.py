@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from ..adapters.sql.store import SqlStore
 from ..domain.center import ContactCenter
 from ..domain.organization import Scope
+from ..domain.tone import ToneScorer
 from .bus import EventBus
 from .router import Clock, Router
 
@@ -20,10 +21,15 @@ T = TypeVar("T")
 
 
 class Platform:
-    def __init__(self, store: SqlStore, bus: EventBus, clock: Clock, *, offer_timeout_seconds: int = 20) -> None:
+    def __init__(self, store: SqlStore, bus: EventBus, clock: Clock, *, offer_timeout_seconds: int = 20,
+                 tone: ToneScorer | None = None) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.tone = tone  # scores customer messages; None: no tone (unit tests of other parts)
+        # Channel name → how an agent's message leaves (e-mail: through the SMTP relay). A chat
+        # message needs none: the customer's socket takes it from the bus.
+        self.message_senders: dict[str, Callable[[Any, Any], Awaitable[None]]] = {}
         self.offer_timeout_seconds = offer_timeout_seconds
         self.routers: dict[str, Router] = {}
         self._lock = asyncio.Lock()

@@ -48,7 +48,7 @@ from sqlalchemy import delete, insert, select, update
 from ..adapters.sql import tables as t
 from ..config import Settings
 from ..domain.errors import Conflict, InvalidInput, PermissionDenied
-from ..domain.events import Event, EventName
+from ..domain.events import EPHEMERAL, Event, EventName
 from ..domain.ids import new_id
 from ..domain.organization import Role, Scope
 from .admin import get_tenant
@@ -182,7 +182,7 @@ def check_events(events: Iterable[str]) -> tuple[str, ...]:
         if len(set(names)) != 1:
             raise InvalidInput("events", "\"*\" already means every event; give it alone")
         return (ALL_EVENTS,)
-    known = {str(n) for n in EventName}
+    known = {str(n) for n in EventName if n not in EPHEMERAL}
     unknown = sorted({str(n) for n in names} - known)
     if unknown:
         raise InvalidInput("events", f"unknown event names: {', '.join(unknown)}", allowed=sorted(known))
@@ -403,8 +403,9 @@ class WebhookDispatcher:
     async def _on_events(self, events: list[Event]) -> None:
         # The bus awaits its subscribers inside the router's loop: hand the batch over and return.
         try:
-            if self._inbox is not None and any(e.tenant_id is not None for e in events):
-                self._inbox.put_nowait(list(events))
+            lasting = [e for e in events if e.name not in EPHEMERAL]
+            if self._inbox is not None and any(e.tenant_id is not None for e in lasting):
+                self._inbox.put_nowait(lasting)
         except Exception:  # never raise into the bus
             self.failures += 1
             log.exception("webhooks: could not take an event batch")

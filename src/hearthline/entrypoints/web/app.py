@@ -21,7 +21,7 @@ from ...bootstrap import Components
 from .deps import session_serializer
 from .errors import BodySizeLimitMiddleware, CatchAllMiddleware, install_error_handlers
 from .routes import (
-    agents, auth, interactions, offers, operator, pause_reasons, programs, queues, referrals, skills, stats, tenants,
+    agents, auth, conversations, interactions, offers, operator, pause_reasons, programs, queues, referrals, skills, stats, tenants,
     users, workflows,
 )
 from . import ws
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 API_ROUTERS = (auth.router, operator.router, tenants.router, programs.router, users.router, agents.router,
                offers.router, skills.router, pause_reasons.router, queues.router, workflows.router,
-               interactions.router, referrals.router, stats.router)
+               interactions.router, conversations.router, referrals.router, stats.router)
 
 
 def _optional_router(module_name: str) -> APIRouter | None:
@@ -107,7 +107,8 @@ def create_app(components: Components) -> FastAPI:
         app.include_router(router)
     app.include_router(auth.forms)
     app.include_router(ws.router)
-    for name in ("hearthline.entrypoints.web.routes.pages", "hearthline.entrypoints.web.routes.webhooks"):
+    for name in ("hearthline.entrypoints.web.routes.pages", "hearthline.entrypoints.web.routes.webhooks",
+                 "hearthline.entrypoints.web.routes.content", "hearthline.entrypoints.web.routes.admin_pages"):
         optional = _optional_router(name)
         if optional is not None:
             app.include_router(optional)

@@ -11,15 +11,22 @@ What each role receives (every message is a JSON object with a `type`):
   `{"type": "dropped", "count": n}` tells her to reload.
 * admins, supervisors and client viewers: `{"type": "snapshot", "queues": [...], "agents": [...]}`
   right after connecting, then at most once a second while events in their scope happen, and at
-  least every 5 s. Client viewers get their tenant's queues and no agents.
+  least every 5 s. Client viewers get their tenant's queues and no agents. Admins and supervisors
+  also get `{"type": "alert", "alert": {...}}` at once for every alert raised or acknowledged.
+  A watcher may follow up to 20 conversations read-only: she sends
+  `{"type": "watch", "interaction_id": "..."}` (answered `{"type": "watching", ...}`, or
+  `{"type": "error", ...}` for an interaction out of her sight) and then receives every event of
+  that interaction — messages, typing, read receipts, state changes — as `{"type": "event"}`;
+  `{"type": "unwatch", "interaction_id": "..."}` stops it.
 
 A snapshot is built only when it is about to be sent, so a slow reader never holds more than one;
-superseded ones are never made. Messages from the client are read (to notice the close) and ignored.
+superseded ones are never made. Other messages from the client are read and ignored.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -42,6 +49,8 @@ CLOSE_GOING_AWAY = 1001
 SNAPSHOT_MIN_SECONDS = 1.0
 SNAPSHOT_MAX_SECONDS = 5.0
 MAX_PENDING_EVENTS = 256
+MAX_WATCHED = 20
+ALERT_EVENTS = (EventName.ALERT_RAISED, EventName.ALERT_ACKNOWLEDGED)
 
 
 @router.websocket("/api/v1/ws")
@@ -81,9 +90,13 @@ class LiveFeed:
         self.caller = caller
         self.scope = caller.scope
         self.agent_id = caller.scope.agent_id if caller.role is Role.AGENT else None
-        self.events: asyncio.Queue[Event] = asyncio.Queue(MAX_PENDING_EVENTS)
+        # What the sender has to send: events, replies to the client's requests (dicts), and
+        # None — "something in scope changed: a snapshot is due".
+        self.events: asyncio.Queue[Event | dict[str, Any] | None] = asyncio.Queue(MAX_PENDING_EVENTS)
         self.dropped = 0
-        self.changed = asyncio.Event()
+        self.snapshot_due = False
+        self.watching: set[str] = set()
+        self.sees_alerts = caller.role in (Role.ADMIN, Role.SUPERVISOR)
 
     # ---- the bus side -----------------------------------------------------------------------
     def _in_scope(self, event: Event) -> bool:
@@ -97,9 +110,13 @@ class LiveFeed:
                 if event.agent_id == self.agent_id:
                     self._push(event)
             elif self._in_scope(event):
-                self.changed.set()
+                if event.interaction_id in self.watching or (self.sees_alerts and event.name in ALERT_EVENTS):
+                    self._push(event)
+                if not self.snapshot_due:
+                    self.snapshot_due = True
+                    self._push(None)
 
-    def _push(self, event: Event) -> None:
+    def _push(self, event: Event | dict[str, Any] | None) -> None:
         if self.events.full():
             self.events.get_nowait()
             self.dropped += 1
@@ -146,6 +163,32 @@ class LiveFeed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if self.agent_id is None and message.get("text"):
+                await self._request(message["text"])
+
+    async def _request(self, text: str) -> None:
+        """A watcher's watch/unwatch request; anything else is ignored."""
+        try:
+            request = json.loads(text) if len(text) <= 1000 else None
+        except ValueError:
+            return
+        if not isinstance(request, dict) or not isinstance(request.get("interaction_id"), str):
+            return
+        interaction_id = request["interaction_id"][:64]
+        if request.get("type") == "unwatch":
+            self.watching.discard(interaction_id)
+        elif request.get("type") == "watch":
+            if len(self.watching) >= MAX_WATCHED and interaction_id not in self.watching:
+                self._push({"type": "error", "interaction_id": interaction_id,
+                            "error": f"at most {MAX_WATCHED} conversations at once"})
+                return
+            try:
+                await work.get_interaction(self.platform, self.scope, interaction_id)
+            except DomainError as err:
+                self._push({"type": "error", "interaction_id": interaction_id, "error": err.message})
+                return
+            self.watching.add(interaction_id)
+            self._push({"type": "watching", "interaction_id": interaction_id})
 
     async def _send_loop(self, websocket: WebSocket) -> None:
         if self.agent_id is not None:
@@ -160,6 +203,7 @@ class LiveFeed:
             await websocket.send_json({"type": "offer", "offer": offer})
         while True:
             event = await self.events.get()
+            assert isinstance(event, Event)  # an agent's queue holds events only
             if self.dropped:
                 await websocket.send_json({"type": "dropped", "count": self.dropped})
                 self.dropped = 0
@@ -174,16 +218,36 @@ class LiveFeed:
         return next((o for o in offers if o["id"] == offer_id), None)
 
     async def _feed_watcher(self, websocket: WebSocket) -> None:
+        """Snapshots at most every SNAPSHOT_MIN_SECONDS while things change and at least every
+        SNAPSHOT_MAX_SECONDS; watched conversations' events and alerts as they come."""
         loop = asyncio.get_running_loop()
+        dirty = True
+        sent_at = -SNAPSHOT_MAX_SECONDS
         while True:
-            self.changed.clear()
-            await websocket.send_json(await self.snapshot())
-            sent_at = loop.time()
+            now = loop.time()
+            if (dirty and now - sent_at >= SNAPSHOT_MIN_SECONDS) or now - sent_at >= SNAPSHOT_MAX_SECONDS:
+                dirty = False
+                await websocket.send_json(await self.snapshot())
+                sent_at = loop.time()
+            wait = (SNAPSHOT_MIN_SECONDS if dirty else SNAPSHOT_MAX_SECONDS) - (loop.time() - sent_at)
             try:
-                await asyncio.wait_for(self.changed.wait(), SNAPSHOT_MAX_SECONDS)
+                item = await asyncio.wait_for(self.events.get(), max(0.0, wait))
             except TimeoutError:
                 continue
-            await asyncio.sleep(max(0.0, SNAPSHOT_MIN_SECONDS - (loop.time() - sent_at)))
+            if self.dropped:
+                await websocket.send_json({"type": "dropped", "count": self.dropped})
+                self.dropped = 0
+            if item is None:
+                self.snapshot_due = False
+                dirty = True
+            elif isinstance(item, dict):
+                await websocket.send_json(item)
+            elif item.name in ALERT_EVENTS and item.interaction_id not in self.watching:
+                await websocket.send_json({"type": "alert", "alert": item.data.get("alert")})
+            else:
+                await websocket.send_json({"type": "event", "event": item.as_dict()})
+                if item.name in ALERT_EVENTS:
+                    await websocket.send_json({"type": "alert", "alert": item.data.get("alert")})
 
     async def snapshot(self) -> dict[str, Any]:
         queues = await work.queue_stats(self.platform, self.scope)
