@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from ..adapters.sql.store import SqlStore
 from ..domain.center import ContactCenter
+from ..domain.mail import Mailer
 from ..domain.organization import Scope
 from ..domain.tone import ToneScorer
 from .bus import EventBus
@@ -30,6 +31,7 @@ class Platform:
         # Channel name → how an agent's message leaves (e-mail: through the SMTP relay). A chat
         # message needs none: the customer's socket takes it from the bus.
         self.message_senders: dict[str, Callable[[Any, Any], Awaitable[None]]] = {}
+        self.mailer: Mailer | None = None  # the SMTP relay, set by the e-mail component when configured
         self.offer_timeout_seconds = offer_timeout_seconds
         self.routers: dict[str, Router] = {}
         self._lock = asyncio.Lock()
