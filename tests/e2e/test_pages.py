@@ -33,6 +33,8 @@ def browser() -> Iterator[Any]:
 
 def _log_in(browser: Any, server: Server, username: str) -> Any:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
+    page.on("pageerror", lambda e: print("PAGEERROR", e))
     page.goto(f"{server.base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -101,16 +103,17 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     assert re.search(r"\d", page.inner_text(".countdown"))  # the answer-by countdown runs
     offer.get_by_role("button", name="Accept").click()
 
-    contact = page.locator(".card.contact")
+    contact = page.locator(".workspace")
     contact.wait_for()
     page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('busy')")
-    contact.get_by_role("button", name="End").click()
+    assert "Rita Caller" in page.inner_text("#tabs")  # her tab, and the open workspace
+    contact.get_by_role("button", name="End call").click()
     page.get_by_role("button", name="Complete").wait_for()
     page.wait_for_selector("select.disposition option[value=referred]", state="attached")
     page.select_option("select.disposition", "referred")  # the program's list, on her desk
     page.fill("textarea.notes", "Sent to the energy fund; call back Friday")
     page.get_by_role("button", name="Complete").click()
-    page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
+    page.wait_for_function("document.querySelector('#tabs').textContent.includes('Nothing in hand')")
 
     done = alpha.ok("GET", f"/interactions/{created['id']}")
     assert done["state"] == "completed"
@@ -134,14 +137,14 @@ def test_agent_refers_a_caller_to_a_resource_found_in_the_directory(browser: Any
         "program_id": program, "channel": "voice", "queue_id": world.queues["A"]["id"],
         "customer": {"name": "Pat Worried"}})
     page.locator(".card.offer").get_by_role("button", name="Accept").click()
-    contact = page.locator(".card.contact")
+    contact = page.locator(".workspace")
     contact.wait_for()
-    contact.get_by_role("button", name="Refer…").click()
-    page.fill("input[type=search]", "pay")
+    contact.get_by_role("button", name="Transfer…").click()
+    page.fill(".transfer input[type=search]", "pay")
     page.wait_for_function("document.querySelectorAll('ul.referrals li').length === 1")
     assert "Energy Assistance Fund" in page.inner_text("ul.referrals")
-    page.get_by_role("button", name="Transfer to Energy Assistance Fund").click()
-    page.wait_for_function("document.querySelector('#contacts').textContent.includes('Nothing in hand')")
+    page.get_by_role("button", name="Refer to Energy Assistance Fund").click()
+    page.wait_for_function("document.querySelector('#tabs').textContent.includes('Nothing in hand')")
     done = alpha.ok("GET", f"/interactions/{created['id']}")
     assert (done["state"], done["disposition"]) == ("completed", "referred")
     assert done["transfer"]["target"] == "+1 800 555 0100"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .agents import Medium, Presence, medium_is_free
 from .ids import QueueId
+from .queues import threshold_levels
 from .stats import QueueStats, estimated_wait
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class LiveNumbers:
         waiting = list(self.engine.waiting_in(queue.id))
         medium = self.queue_medium.get(queue.id, Medium.VOICE)
         longest = max((now.timestamp() - e.enqueued for e in waiting), default=0.0)
-        return {
+        out = {
             "queue_id": queue.id, "name": queue.name, "tenant_id": queue.tenant_id,
             "waiting": len(waiting), "longest_wait_seconds": round(longest, 1),
             "offered": stats.offered, "answered": stats.answered, "abandoned": stats.abandoned,
@@ -66,6 +67,10 @@ class LiveNumbers:
             "ready_agents": self.engine.ready_count(queue.id, medium),
             "ewt_seconds": self._ewt(queue.id, medium, self.engine.waiting_count(queue.id, medium) + 1),
         }
+        out["thresholds"] = {"service_level": queue.target_service_level, "asa_seconds": queue.max_asa_seconds,
+                             "abandonment_rate": queue.max_abandonment_rate, "ewt_seconds": queue.max_ewt_seconds}
+        out["levels"] = threshold_levels(queue, out)
+        return out
 
     def agent_snapshot(self: ContactCenter, agent_id: str, now: datetime) -> dict[str, Any]:
         runtime = self.agent(agent_id)

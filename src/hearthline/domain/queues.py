@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import InvalidInput
 from .ids import OperatorId, ProgramId, QueueId, TenantId
@@ -39,6 +40,12 @@ class Queue:
     offer_timeout_seconds: int | None = None  # None: the operator's default
     preferred_agent_seconds: int = 30  # how long a contact waits for its preferred agent
     default_handle_seconds: float = 180.0  # handle-time estimate before any contact was handled
+    # Thresholds the console colours against (amber past the threshold, red well past it) and
+    # raises alerts on: service level under target, ASA, abandonment rate and estimated wait over.
+    target_service_level: float = 0.8
+    max_asa_seconds: int = 30
+    max_abandonment_rate: float = 0.05
+    max_ewt_seconds: int = 120
 
     def __post_init__(self) -> None:
         for name, level in self.skills.items():
@@ -51,6 +58,12 @@ class Queue:
                 raise InvalidInput(name, "must not be negative")
         if self.offer_timeout_seconds is not None and not 1 <= self.offer_timeout_seconds <= 600:
             raise InvalidInput("offer_timeout_seconds", "must be 1 to 600 seconds")
+        for name in ("target_service_level", "max_abandonment_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise InvalidInput(name, "must be a fraction from 0 to 1")
+        for name in ("max_asa_seconds", "max_ewt_seconds"):
+            if getattr(self, name) < 0:
+                raise InvalidInput(name, "must not be negative")
 
     def admits(self, skills: dict[str, int], languages: frozenset[str]) -> bool:
         """Whether an agent with these effective skills and languages is a member."""
@@ -61,3 +74,39 @@ class Queue:
     @property
     def main_skill(self) -> str | None:
         return next(iter(self.skills), None)
+
+
+OK, WARN, BAD = "ok", "warn", "bad"
+_RANK = {OK: 0, WARN: 1, BAD: 2}
+
+
+def threshold_levels(queue: Queue, live: dict[str, Any]) -> dict[str, str]:
+    """How each watched figure of a queue's live snapshot stands against the queue's thresholds:
+    "ok", "warn" (past the threshold) or "bad" (well past: service level 10 points under target,
+    ASA or estimated wait 1.5×/2× over, abandonment twice the limit). A figure with no data yet
+    (no contact answered today) is "ok"; contacts waiting with nobody staffed is "bad"."""
+    levels: dict[str, str] = {}
+    sl = live.get("service_level")
+    if sl is None or sl >= queue.target_service_level:
+        levels["service_level"] = OK
+    else:
+        levels["service_level"] = WARN if sl >= queue.target_service_level - 0.1 else BAD
+    levels["asa"] = _over(live.get("asa_seconds"), queue.max_asa_seconds, 1.5)
+    levels["abandonment"] = _over(live.get("abandonment_rate"), queue.max_abandonment_rate, 2.0)
+    ewt = live.get("ewt_seconds")
+    if live.get("waiting", 0) and ewt is None:
+        levels["ewt"] = BAD if not live.get("staffed_agents") else WARN  # nobody to answer, or no estimate yet
+    else:
+        wait = max(ewt or 0.0, live.get("longest_wait_seconds") or 0.0)
+        levels["ewt"] = _over(wait if live.get("waiting", 0) or ewt is not None else None, queue.max_ewt_seconds, 2.0)
+    return levels
+
+
+def _over(value: float | None, limit: float, far: float) -> str:
+    if value is None or value <= limit:
+        return OK
+    return WARN if value <= limit * far else BAD
+
+
+def worst(levels: dict[str, str]) -> str:
+    return max(levels.values(), key=_RANK.__getitem__, default=OK)

@@ -274,3 +274,30 @@ async def agent_stats(p: Platform, scope: Scope) -> list[dict[str, Any]]:
         return [center.agent_snapshot(a, now) for a in sorted(center.agents, key=lambda a: center.agents[a].profile.name)]
 
     return await p.in_router(scope, snapshot)
+
+
+async def transfer_targets(p: Platform, scope: Scope, interaction_id: str) -> dict[str, Any]:
+    """Where the desk can hand a contact on: the queues of its client company (with how many
+    wait there and the estimated wait) and the other agents (with their state, free ones first)."""
+    interaction, _ = await get_interaction(p, scope, interaction_id)
+
+    def targets(center: ContactCenter, now: datetime) -> dict[str, Any]:
+        queues = []
+        for queue in center.queues.values():
+            if queue.tenant_id != interaction.tenant_id:
+                continue
+            live = center.queue_snapshot(queue.id, now)
+            queues.append({"id": queue.id, "name": queue.name, "program_id": queue.program_id,
+                           "waiting": live.get("waiting"), "ewt_seconds": live.get("ewt_seconds")})
+        agents = []
+        for agent_id, runtime in center.agents.items():
+            if agent_id == interaction.agent_id:
+                continue
+            snap = center.agent_snapshot(agent_id, now)
+            agents.append({"id": agent_id, "name": runtime.profile.name, "state": snap.get("state"),
+                           "free": center.is_free_for(agent_id, interaction.medium)})
+        queues.sort(key=lambda q: q["name"].lower())
+        agents.sort(key=lambda a: (not a["free"], a["name"].lower()))
+        return {"queues": queues, "agents": agents}
+
+    return await p.in_router(scope, targets)

@@ -84,7 +84,8 @@ def presence_from_row(r: Mapping[str, Any]) -> tuple[Presence, str | None]:
 
 
 _QUEUE_SETTINGS = ("strategy", "skills", "language", "priority", "ageing_per_minute", "service_level_seconds",
-                   "wrap_up_seconds", "offer_timeout_seconds", "preferred_agent_seconds", "default_handle_seconds")
+                   "wrap_up_seconds", "offer_timeout_seconds", "preferred_agent_seconds", "default_handle_seconds",
+                   "target_service_level", "max_asa_seconds", "max_abandonment_rate", "max_ewt_seconds")
 
 
 def queue_row(q: Queue) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ...bootstrap import Components
+from ...services.alerts import ThresholdWatch
 from .deps import session_serializer
 from .errors import BodySizeLimitMiddleware, CatchAllMiddleware, install_error_handlers
 from .routes import (
@@ -76,6 +77,9 @@ def create_app(components: Components) -> FastAPI:
             # before the routers: they publish events while rebuilding (offers reverted)
             await components.webhooks.start()
             await platform.start()
+            thresholds = ThresholdWatch(platform)
+            await thresholds.start()
+            platform.on_stop(thresholds.stop)
             try:
                 # The CLI's demo starts its simulators here, once the platform runs.
                 after_start = getattr(app.state, "after_start", None)

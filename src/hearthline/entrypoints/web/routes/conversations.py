@@ -15,6 +15,7 @@ from pydantic import Field
 from ....domain.conversations import MAX_EMAIL_CHARS, Message, Sender
 from ....services import conversations as talk
 from ....services import customers
+from ....services import interactions as work
 from ..deps import CallerDep, PlatformDep, StaffDep, WorkerDep
 from ..params import IdPath, IdQuery
 from ..schemas.common import In, JsonObject, Out, Ref, Text
@@ -199,3 +200,30 @@ async def list_alerts(caller: StaffDep, p: PlatformDep, include_acknowledged: bo
 @router.post("/api/v1/alerts/{alert_id}/acknowledge", response_model=AlertOut, tags=["alerts"])
 async def acknowledge(alert_id: IdPath, caller: StaffDep, p: PlatformDep) -> Any:
     return await talk.acknowledge_alert(p, caller.scope, alert_id, caller.user.id)
+
+
+# ---- the desk's transfer choices ---------------------------------------------------------------
+class TransferQueueOut(Out):
+    id: str
+    name: str
+    program_id: str
+    waiting: int | None
+    ewt_seconds: float | None
+
+
+class TransferAgentOut(Out):
+    id: str
+    name: str
+    state: str | None
+    free: bool = Field(description="available with room for this channel now")
+
+
+class TransferTargetsOut(Out):
+    queues: list[TransferQueueOut]
+    agents: list[TransferAgentOut]
+
+
+@router.get("/api/v1/interactions/{interaction_id}/transfer-targets", response_model=TransferTargetsOut,
+            tags=["interactions"], summary="The queues and agents a contact can be transferred to")
+async def transfer_targets(interaction_id: IdPath, caller: WorkerDep, p: PlatformDep) -> Any:
+    return await work.transfer_targets(p, caller.scope, interaction_id)

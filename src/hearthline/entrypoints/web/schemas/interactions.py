@@ -118,3 +118,7 @@ class QueueStatsOut(Out):
     staffed_agents: int
     ready_agents: int
     ewt_seconds: float | None
+    thresholds: dict[str, float] = Field(description="the queue's targets: service_level, asa_seconds, "
+                                                     "abandonment_rate, ewt_seconds")
+    levels: dict[str, Literal["ok", "warn", "bad"]] = Field(
+        description="each watched figure against its threshold: ok, warn (past it) or bad (well past it)")

@@ -13,6 +13,7 @@ StrategyName = Literal["longest_idle", "most_skilled", "round_robin", "fewest_co
                        "preferred_agent"]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 Priority = Annotated[int, Field(ge=-1000, le=1000)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class _QueueSettings(In):
@@ -27,6 +28,10 @@ class _QueueSettings(In):
     offer_timeout_seconds: Annotated[int, Field(ge=1, le=600)] | None = None
     preferred_agent_seconds: Seconds = 30
     default_handle_seconds: Annotated[float, Field(ge=1, le=86_400, allow_inf_nan=False)] = 180.0
+    target_service_level: Fraction = Field(0.8, description="the console turns amber under this service level")
+    max_asa_seconds: Seconds = 30
+    max_abandonment_rate: Fraction = 0.05
+    max_ewt_seconds: Seconds = 120
 
 
 class QueueIn(_QueueSettings):
@@ -46,6 +51,10 @@ class QueuePatch(In):
     offer_timeout_seconds: Annotated[int, Field(ge=1, le=600)] | None = None
     preferred_agent_seconds: Seconds | None = None
     default_handle_seconds: Annotated[float, Field(ge=1, le=86_400, allow_inf_nan=False)] | None = None
+    target_service_level: Fraction | None = None
+    max_asa_seconds: Seconds | None = None
+    max_abandonment_rate: Fraction | None = None
+    max_ewt_seconds: Seconds | None = None
 
 
 # Fields of QueuePatch for which null means "clear it" rather than "leave it".
@@ -67,6 +76,10 @@ class QueueOut(Out):
     offer_timeout_seconds: int | None
     preferred_agent_seconds: int
     default_handle_seconds: float
+    target_service_level: float
+    max_asa_seconds: int
+    max_abandonment_rate: float
+    max_ewt_seconds: int
 
     @classmethod
     def of(cls, q: Queue) -> QueueOut:
@@ -74,7 +87,9 @@ class QueueOut(Out):
                    skills=dict(q.skills), language=q.language, priority=q.priority,
                    ageing_per_minute=q.ageing_per_minute, service_level_seconds=q.service_level_seconds,
                    wrap_up_seconds=q.wrap_up_seconds, offer_timeout_seconds=q.offer_timeout_seconds,
-                   preferred_agent_seconds=q.preferred_agent_seconds, default_handle_seconds=q.default_handle_seconds)
+                   preferred_agent_seconds=q.preferred_agent_seconds, default_handle_seconds=q.default_handle_seconds,
+                   target_service_level=q.target_service_level, max_asa_seconds=q.max_asa_seconds,
+                   max_abandonment_rate=q.max_abandonment_rate, max_ewt_seconds=q.max_ewt_seconds)
 
 
 class TargetIn(In):

@@ -1,10 +1,17 @@
 // A WebSocket to /api/v1/ws that reconnects with backoff; the session cookie authenticates it.
-export function connect(onMessage, statusEl) {
-  let delay = 500;
+// Returns { send(obj) }: what is sent while the socket is down goes out once it is up again, and
+// `onOpen` runs at every (re)connection (to renew watches, catch up on messages).
+export function connect(onMessage, statusEl, onOpen) {
+  let delay = 500, ws = null;
+  const backlog = [];
   const open = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
-    ws.onopen = () => { delay = 500; statusEl.textContent = "live"; statusEl.classList.add("live"); };
+    ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    ws.onopen = () => {
+      delay = 500; statusEl.textContent = "live"; statusEl.classList.add("live");
+      if (onOpen) onOpen();
+      while (backlog.length) ws.send(backlog.shift());
+    };
     ws.onmessage = (m) => onMessage(JSON.parse(m.data));
     ws.onclose = () => {
       statusEl.textContent = "reconnecting…"; statusEl.classList.remove("live");
@@ -12,6 +19,12 @@ export function connect(onMessage, statusEl) {
     };
   };
   open();
+  return {
+    send(obj) {
+      const text = JSON.stringify(obj);
+      if (ws && ws.readyState === WebSocket.OPEN) ws.send(text); else backlog.push(text);
+    },
+  };
 }
 
 export function duration(seconds) {
