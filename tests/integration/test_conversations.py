@@ -212,3 +212,36 @@ def test_a_completed_email_thread_reopens_in_its_queue(platform: Platform) -> No
         await platform.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_queue_well_past_a_threshold_raises_one_alert_until_it_recovers(platform: Platform) -> None:
+    from hearthline.services.alerts import ThresholdWatch
+
+    async def scenario() -> None:
+        operator = await admin.create_operator(platform, "Thresholds")
+        scope = Scope(operator.id)
+        tenant = await admin.create_tenant(platform, scope, "Client")
+        program = await admin.create_program(platform, scope, tenant.id, "Program")
+        queue = await admin.create_queue(platform, scope, Queue("", "", "", program.id, "Billing", max_ewt_seconds=60))
+        recorder = Recorder(platform)
+        watch = ThresholdWatch(platform)
+        assert await watch.check() == []  # an empty queue is within every threshold
+        waiting = await work.create_interaction(platform, scope, work.NewInteraction(
+            program.id, Channel.VOICE, queue_id=queue.id))
+        first = await watch.check()  # a contact waits and nobody is staffed: the wait is unbounded
+        assert [(a["kind"], a["queue_id"], a["severity"]) for a in first] == [("threshold", queue.id, "critical")]
+        assert "estimated wait" in first[0]["message"]
+        assert await watch.check() == []  # still bad: not raised again
+        await work.abandon(platform, scope, waiting.id)
+        gone = await watch.check()  # the wait is over (re-armed); the one contact offered was abandoned
+        assert [a["message"] for a in gone] == ["Billing: abandonment is well past its threshold"]
+        await work.create_interaction(platform, scope, work.NewInteraction(program.id, Channel.VOICE,
+                                                                           queue_id=queue.id))
+        again = await watch.check()
+        assert [a["queue_id"] for a in again if a["message"].endswith("estimated wait is well past its threshold")] \
+            == [queue.id]
+        assert len(again) == 1  # abandonment is still bad and was told already
+        assert len(recorder.named(EventName.ALERT_RAISED)) == 3
+        await platform.stop()
+
+    asyncio.run(scenario())
