@@ -128,6 +128,11 @@ def test_demo_seeds_two_clients_and_twenty_agents_and_its_traffic_moves(demo: Ru
             time.sleep(1)
         assert len(queues) == 5
         assert offered > 0 and answered > 0  # simulated customers call and simulated agents answer
+        # simulated chats are written: customers open with a message (scored for tone), agents answer
+        chats = client.get(demo.base + "/api/v1/interactions", params={"channel": "chat"}, headers=auth).json()
+        assert chats
+        opening = client.get(demo.base + f"/api/v1/interactions/{chats[0]['id']}/messages", headers=auth).json()
+        assert opening[0]["sender"] == "customer" and opening[0]["sentiment"] is not None
         viewer = demo.login(client, "acme-viewer", "hearthline")
         seen = client.get(demo.base + "/api/v1/stats/queues", headers=viewer).json()
         assert {q["name"] for q in seen} == {"Billing", "Billing (Spanish)", "Sales chat"}  # Acme's only

@@ -15,10 +15,12 @@ import random
 from dataclasses import dataclass
 
 from ..domain.agents import Presence
+from ..domain.conversations import Sender
 from ..domain.errors import DomainError
 from ..domain.events import Event, EventName
 from ..domain.interactions import Channel, Customer
-from ..domain.organization import Scope
+from ..domain.organization import Role, Scope
+from . import conversations as talk
 from . import interactions as ix
 from .platform import Platform
 
@@ -26,6 +28,18 @@ log = logging.getLogger(__name__)
 
 FIRST_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Femi", "Grace", "Hugo", "Iris", "Jamal", "Keiko", "Liam",
                "Mona", "Nico", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor", "Wen", "Yusuf"]
+# What simulated customers and agents write in chats and e-mails: most conversations go well, some
+# sour (so the console's tone alerts have something to show).
+OPENERS = ["Hi, my last bill looks higher than usual, can you check it?", "Hello, I am moving next month and need "
+           "to change my address.", "Hi there, how do I set up automatic payments?", "I would like to know when my "
+           "contract ends, please.", "Good morning! My internet keeps dropping in the evening."]
+CALM = ["Thanks, that makes sense.", "Okay, great, thank you!", "Perfect, that's what I needed.", "Sure, one moment."]
+SOUR = ["This is the third time I contact you about this and nothing changed.", "Honestly this is terrible service, "
+        "I am really angry now.", "I want to cancel. This is ridiculous and a waste of my time!"]
+AGENT_LINES = ["Hello {name}, thanks for reaching out — let me look into that for you.", "I can see your account "
+               "now; give me a moment.", "I understand, and I'm sorry for the trouble. Here is what I can do.",
+               "Done — you'll get a confirmation by e-mail shortly. Anything else I can help with?"]
+
 LAST_NAMES = ["Alvarez", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Khan",
               "Lopez", "Miller", "Nguyen", "Okafor", "Patel", "Rossi", "Smith", "Tanaka", "Wright"]
 
@@ -88,10 +102,14 @@ class AgentSimulator:
 
     async def _handle(self, agent_id: str, offer_id: str, interaction_id: str | None, codes: list[str]) -> None:
         await asyncio.sleep(self.rng.uniform(1.0, 4.0))  # the phone rings, she picks up
-        if await self._safe(ix.accept_offer(self.p, self.scope, agent_id, offer_id)) is None:
+        accepted = await self._safe(ix.accept_offer(self.p, self.scope, agent_id, offer_id))
+        if accepted is None:
             return
-        talk = self.rng.lognormvariate(math.log(self.handle_seconds) - 0.18, 0.6)
-        await asyncio.sleep(min(talk, self.handle_seconds * 6))
+        talk_time = min(self.rng.lognormvariate(math.log(self.handle_seconds) - 0.18, 0.6), self.handle_seconds * 6)
+        if accepted.channel in (Channel.CHAT, Channel.EMAIL):  # type: ignore[attr-defined]
+            await self._converse(agent_id, accepted, talk_time)  # type: ignore[arg-type]
+        else:
+            await asyncio.sleep(talk_time)
         await self._safe(ix.end(self.p, self.scope, interaction_id))  # type: ignore[arg-type]
         await asyncio.sleep(self.rng.uniform(0.5, 2.0) * self.wrap_seconds)
         disposition = self.rng.choice(codes)  # one of the program's dispositions
@@ -100,6 +118,24 @@ class AgentSimulator:
         if self.rng.random() < self.break_chance:
             await self._safe(ix.set_agent_state(self.p, self.scope, agent_id, Presence.PAUSED, "break"))
             self._spawn(self._come_back(agent_id, self.rng.uniform(30, 90)))
+
+    async def _converse(self, agent_id: str, interaction, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        """A written exchange over `seconds`: the agent answers, the customer replies — calmly,
+        or (one conversation in six) more and more upset."""
+        scope = Scope(self.scope.operator_id, role=Role.AGENT, agent_id=agent_id)
+        sour = self.rng.random() < 1 / 6
+        first = (interaction.customer.name or "there").split()[0]
+        turns = 3 if interaction.channel is Channel.CHAT else 1
+        for turn in range(turns):
+            await asyncio.sleep(seconds / (2 * turns))
+            line = AGENT_LINES[min(turn, len(AGENT_LINES) - 1)].format(name=first)
+            if await self._safe(talk.post_agent_message(self.p, scope, interaction.id, line)) is None:
+                return
+            if interaction.channel is not Channel.CHAT:
+                return
+            await asyncio.sleep(seconds / (2 * turns))
+            reply = SOUR[min(turn, len(SOUR) - 1)] if sour else self.rng.choice(CALM)
+            await self._safe(talk.add_message(self.p, interaction, Sender.CUSTOMER, reply))
 
     async def _come_back(self, agent_id: str, after: float) -> None:
         await asyncio.sleep(after)
@@ -140,9 +176,17 @@ class TrafficGenerator:
                 log.exception("simulated arrival refused")
                 continue
             self.created += 1
+            if flow.channel in (Channel.CHAT, Channel.EMAIL):
+                await self._opening(interaction)
             task = asyncio.create_task(self._patience(interaction.id, flow.patience_seconds))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _opening(self, interaction) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await talk.add_message(self.p, interaction, Sender.CUSTOMER, self.rng.choice(OPENERS))
+        except DomainError:
+            log.exception("simulated opening message refused")
 
     async def _patience(self, interaction_id: str, mean: float) -> None:
         await asyncio.sleep(self.rng.expovariate(1.0 / mean))
