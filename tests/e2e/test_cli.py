@@ -129,7 +129,10 @@ def test_demo_seeds_two_clients_and_twenty_agents_and_its_traffic_moves(demo: Ru
         assert len(queues) == 5
         assert offered > 0 and answered > 0  # simulated customers call and simulated agents answer
         # simulated chats are written: customers open with a message (scored for tone), agents answer
-        chats = client.get(demo.base + "/api/v1/interactions", params={"channel": "chat"}, headers=auth).json()
+        chats: list = []
+        while time.monotonic() < deadline + 60 and not chats:  # about four chats a minute arrive
+            chats = client.get(demo.base + "/api/v1/interactions", params={"channel": "chat"}, headers=auth).json()
+            time.sleep(1)
         assert chats
         opening = client.get(demo.base + f"/api/v1/interactions/{chats[0]['id']}/messages", headers=auth).json()
         assert opening[0]["sender"] == "customer" and opening[0]["sentiment"] is not None
