@@ -342,6 +342,12 @@ async def _check_workflow(p: Platform, scope: Scope, workflow: Workflow) -> None
     compile_workflow(workflow, ids)
 
 
+async def validate_workflow(p: Platform, scope: Scope, workflow: Workflow) -> None:
+    """Check a draft as saving it would (expressions, queues of the same client), saving nothing."""
+    program = await get_program(p, scope, workflow.program_id)
+    await _check_workflow(p, scope, replace(workflow, operator_id=scope.operator_id, tenant_id=program.tenant_id))
+
+
 async def create_workflow(p: Platform, scope: Scope, workflow: Workflow) -> Workflow:
     program = await get_program(p, scope, workflow.program_id)
     workflow = replace(workflow, id=workflow.id or new_id(), operator_id=scope.operator_id,

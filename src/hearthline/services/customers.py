@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from ..adapters.sql import tables as t
 from ..domain.errors import InvalidInput, NotFound, PermissionDenied
@@ -86,7 +86,7 @@ def find_record(p: Platform, tenant_id: str, customer: dict[str, Any]) -> dict[s
     if customer.get("id"):
         tests += [c.c.id == customer["id"], c.c.external_id == customer["id"]]
     if customer.get("email"):
-        tests.append(c.c.email == customer["email"].strip().lower())
+        tests.append(func.lower(c.c.email) == customer["email"].strip().lower())
     if customer.get("phone"):
         tests.append(c.c.phone == customer["phone"])
     if not tests:
@@ -98,7 +98,8 @@ def find_record(p: Platform, tenant_id: str, customer: dict[str, Any]) -> dict[s
         value = customer.get(key)
         if value and key == "email":
             value = value.strip().lower()
-        match = next((r for r in rows if value and r[column] == value), None)
+        match = next((r for r in rows if value and r[column]
+                      and (r[column].lower() if key == "email" else r[column]) == value), None)
         if match is not None:
             return match
     return None
