@@ -11,8 +11,10 @@ builds its own data with unique names, so tests sharing a server do not see each
 """
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -77,3 +79,23 @@ def app_client(tmp_path: Path) -> Iterator[InProcess]:
     settings = load_settings({"data_dir": tmp_path, "max_body_bytes": 4096}, environ={})
     with TestClient(create_app(build(settings)), base_url="http://testserver") as client:
         yield InProcess(client, seeded, settings)
+
+
+# ---- Chromium -----------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright, one for the whole run (each test opens its own
+    contexts or pages)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make system-deps`")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

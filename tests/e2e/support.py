@@ -3,6 +3,7 @@ client per user, and a small world of objects built through the API."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import socket
@@ -55,7 +56,9 @@ def seed(data_dir: Path, database_url: str = "") -> Seeded:
             await platform.stop()
             platform.store.close()
 
-    return asyncio.run(run())
+    # In a thread of its own: a test may already run an event loop here (Playwright's sync API does).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 # ---- clients ----------------------------------------------------------------------------------

@@ -157,6 +157,7 @@ function workspace(c) {
   const i = () => c.interaction;
   const written = ["chat", "email"].includes(i().channel);
   const head = el("header", { class: "ws-head" });
+  const transferNote = el("div", { class: "transfer-note", role: "note" });
   const timer = el("span", { class: "timer", "aria-label": "Time" });
   const transcript = el("ol", { class: "transcript", "aria-live": "polite" });
   const typingLine = el("div", { class: "typing", hidden: "" }, "The customer is typing…");
@@ -176,6 +177,10 @@ function workspace(c) {
     head.replaceChildren(el("h2", {}, customerName(x)),
       el("span", { class: `pill ${x.state}` }, x.state.replace("_", "-")),
       el("span", { class: "hint" }, `${label(x.channel)} · ref ${x.id.slice(0, 8).toUpperCase()}`), timer);
+    if (x.transfer && x.transfer.from_agent && x.transfer.from_agent !== agentId) {
+      head.after(transferNote);
+      transferNote.textContent = `Transferred to you${x.transfer.note ? `: “${x.transfer.note}”` : " (cold, no note)"}`;
+    }
   }
   function drawControls() {
     const x = i();

@@ -125,6 +125,7 @@ async function watch(id) {
   watching = id; lastSeq = 0;
   document.getElementById("watch-transcript").replaceChildren();
   panel.hidden = false;
+  document.querySelector(".wallboard").classList.add("watching");
   const i = await api("GET", `/interactions/${id}`).catch((e) => { alert(e.message); return null; });
   if (!i) return;
   customerName = i.customer.name || i.customer.email || "Customer";
@@ -160,7 +161,12 @@ function show(m) {
 document.getElementById("watch-close").addEventListener("click", () => {
   if (watching) live.send({ type: "unwatch", interaction_id: watching });
   watching = null; panel.hidden = true;
+  document.querySelector(".wallboard").classList.remove("watching");
 });
+const HAPPENED = { MessagesRead: "read", InteractionTransferred: "transferred", OfferAccepted: "accepted by an agent",
+  InteractionOffered: "offered to an agent", InteractionQueued: "waiting in queue", InteractionHeld: "on hold",
+  InteractionResumed: "resumed", InteractionWrapUpStarted: "in wrap-up", InteractionCompleted: "completed",
+  InteractionAbandoned: "the customer left", InteractionReopened: "reopened" };
 let typingTimer = null;
 function onEvent(e) {
   if (e.interaction_id !== watching) return;
@@ -170,7 +176,9 @@ function onEvent(e) {
     line.textContent = `${e.data.sender === "customer" ? customerName : "The agent"} is typing…`;
     line.hidden = !e.data.typing;
     clearTimeout(typingTimer); typingTimer = setTimeout(() => { line.hidden = true; }, 6000);
-  } else document.getElementById("watch-info").textContent = `${e.name} · ${new Date(e.at).toLocaleTimeString()}`;
+  } else if (HAPPENED[e.name] && e.name !== "MessagesRead") {
+    document.getElementById("watch-info").textContent = `${HAPPENED[e.name]} · ${new Date(e.at).toLocaleTimeString()}`;
+  }
 }
 
 const live = connect((msg) => {
