@@ -38,6 +38,7 @@ bench: install system-deps
 	done
 	$(PY) bench/routing.py
 	$(PY) bench/http_create.py
+	$(PY) bench/realtime.py
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis

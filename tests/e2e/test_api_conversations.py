@@ -110,9 +110,11 @@ def test_screen_pop_and_transfer_choices_on_the_desk(world: World, alpha: Api) -
 
 
 def test_queue_tiles_carry_thresholds_and_levels(world: World, alpha: Api) -> None:
+    rare = world.skill + "-rare"  # a skill no agent has: nobody is staffed in the queue
+    alpha.ok("PUT", f"/skills/{rare}", json={"description": "nobody has it"})
     queue = alpha.ok("POST", "/queues", 201, json={
         "program_id": world.programs["A"]["id"], "name": "Thresholds", "max_ewt_seconds": 0,
-        "target_service_level": 0.9})
+        "target_service_level": 0.9, "skills": {rare: 5}})
     assert (queue["max_ewt_seconds"], queue["target_service_level"]) == (0, 0.9)
     bad = alpha.patch(f"/queues/{queue['id']}", json={"max_abandonment_rate": 1.5})
     assert bad.status_code == 422 and bad.json()["details"]["field"].endswith("max_abandonment_rate")

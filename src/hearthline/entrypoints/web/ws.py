@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -95,6 +96,7 @@ class LiveFeed:
         self.events: asyncio.Queue[Event | dict[str, Any] | None] = asyncio.Queue(MAX_PENDING_EVENTS)
         self.dropped = 0
         self.snapshot_due = False
+        self.due_since = 0.0
         self.watching: set[str] = set()
         self.sees_alerts = caller.role in (Role.ADMIN, Role.SUPERVISOR)
 
@@ -114,6 +116,7 @@ class LiveFeed:
                     self._push(event)
                 if not self.snapshot_due:
                     self.snapshot_due = True
+                    self.due_since = asyncio.get_running_loop().time()
                     self._push(None)
 
     def _push(self, event: Event | dict[str, Any] | None) -> None:
@@ -222,12 +225,14 @@ class LiveFeed:
         SNAPSHOT_MAX_SECONDS; watched conversations' events and alerts as they come."""
         loop = asyncio.get_running_loop()
         dirty = True
+        changed_at = loop.time()  # the snapshot to send must be built after this
         sent_at = -SNAPSHOT_MAX_SECONDS
         while True:
             now = loop.time()
             if (dirty and now - sent_at >= SNAPSHOT_MIN_SECONDS) or now - sent_at >= SNAPSHOT_MAX_SECONDS:
+                not_before = changed_at if dirty else sent_at
                 dirty = False
-                await websocket.send_json(await self.snapshot())
+                await websocket.send_text(await self.snapshot(not_before))
                 sent_at = loop.time()
             wait = (SNAPSHOT_MIN_SECONDS if dirty else SNAPSHOT_MAX_SECONDS) - (loop.time() - sent_at)
             try:
@@ -239,6 +244,8 @@ class LiveFeed:
                 self.dropped = 0
             if item is None:
                 self.snapshot_due = False
+                if not dirty:
+                    changed_at = self.due_since
                 dirty = True
             elif isinstance(item, dict):
                 await websocket.send_json(item)
@@ -249,8 +256,66 @@ class LiveFeed:
                 if item.name in ALERT_EVENTS:
                     await websocket.send_json({"type": "alert", "alert": item.data.get("alert")})
 
-    async def snapshot(self) -> dict[str, Any]:
-        queues = await work.queue_stats(self.platform, self.scope)
-        agents = [] if self.caller.role is Role.CLIENT_VIEWER else await work.agent_stats(self.platform, self.scope)
+    async def snapshot(self, not_before: float) -> str:
+        """The snapshot for this watcher's scope, as JSON text, built at or after `not_before`
+        (loop time) — shared with every other watcher of the same scope."""
+        cache = _SNAPSHOTS.get(self.platform)
+        if cache is None:
+            cache = _SNAPSHOTS[self.platform] = SnapshotCache(self.platform)
+        return await cache.get(self.caller, not_before)
+
+
+class SnapshotCache:
+    """Snapshots shared by the watchers of one scope: a hundred supervisors watching the same
+    operator cost one build and one serialisation a second, not a hundred (bench/realtime.py).
+    A watcher asks for a snapshot built no earlier than the change it wants to see; one built
+    since then by another watcher's request is reused, one being built is awaited."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._built: dict[tuple[Any, ...], tuple[float, str]] = {}  # key → (build started, JSON text)
+        self._building: dict[tuple[Any, ...], tuple[float, asyncio.Future[str]]] = {}
+
+    async def get(self, caller: Caller, not_before: float) -> str:
+        scope = caller.scope
+        key = (scope.operator_id, None if scope.tenant_ids is None else tuple(sorted(scope.tenant_ids)),
+               caller.role is Role.CLIENT_VIEWER)
+        built = self._built.get(key)
+        if built is not None and built[0] >= not_before:
+            return built[1]
+        building = self._building.get(key)
+        if building is not None and building[0] >= not_before:
+            return await asyncio.shield(building[1])
+        loop = asyncio.get_running_loop()
+        started, future = loop.time(), loop.create_future()
+        self._building[key] = (started, future)
+        try:
+            text = json.dumps(await _build(self.platform, caller))
+        except BaseException as err:
+            future.set_exception(err)
+            future.exception()  # retrieved: waiting watchers get it, nobody else needs to
+            raise
+        finally:
+            if self._building.get(key, (None, None))[1] is future:
+                del self._building[key]
+        if not future.done():
+            future.set_result(text)
+        if key not in self._built or self._built[key][0] < started:
+            self._built[key] = (started, text)
+        return text
+
+
+async def _build(platform: Platform, caller: Caller) -> dict[str, Any]:
+    scope, viewer = caller.scope, caller.role is Role.CLIENT_VIEWER
+
+    def both(center: Any, now: Any) -> dict[str, Any]:  # one router command for the whole picture
+        queues = [center.queue_snapshot(q.id, now) for q in center.queues.values() if scope.sees_tenant(q.tenant_id)]
+        agents = [] if viewer else [center.agent_snapshot(a, now) for a in sorted(
+            center.agents, key=lambda a: center.agents[a].profile.name)]
         return {"type": "snapshot", "queues": queues, "agents": agents}
+
+    return await platform.in_router(scope, both)
+
+
+_SNAPSHOTS: weakref.WeakKeyDictionary[Platform, SnapshotCache] = weakref.WeakKeyDictionary()
 
