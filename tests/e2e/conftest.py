@@ -11,7 +11,6 @@ builds its own data with unique names, so tests sharing a server do not see each
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from hearthline.bootstrap import build
 from hearthline.config import load_settings
 from hearthline.entrypoints.web.app import create_app
 
-from .support import Api, InProcess, Server, World, make_world, seed
+from .support import CHROMIUM, CHROMIUM_FLAGS, Api, InProcess, Server, World, make_world, seed
 
 
 def _running(tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]) -> Iterator[Server]:
@@ -82,12 +81,6 @@ def app_client(tmp_path: Path) -> Iterator[InProcess]:
 
 
 # ---- Chromium -----------------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's chromium through Playwright, one for the whole run (each test opens its own

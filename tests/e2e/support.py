@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,18 @@ from hearthline.domain.organization import Role, Scope
 from hearthline.services import admin
 
 PASSWORD = "correct-horse-battery"
+
+# Debian's chromium, as the browser tests drive it; what they save for people to look at.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Save what the page shows as artifacts/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 # ---- seeding ----------------------------------------------------------------------------------

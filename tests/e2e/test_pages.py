@@ -4,31 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-import shutil
-from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .support import PASSWORD, Api, Server, World
+from .support import PASSWORD, Api, Server, World, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make system-deps`")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _log_in(browser: Any, server: Server, username: str) -> Any:
@@ -71,7 +54,7 @@ def test_supervisor_wallboard_shows_waiting_contacts_live(browser: Any, server: 
     page.wait_for_function(
         f"document.querySelector(\"[data-queue='{queue['id']}'] [data-field=waiting]\").textContent === '3'")
     assert world.agent["name"] in page.inner_text("#agents")
-    page.screenshot(path=str(tmp_path / "wallboard.png"), full_page=True)
+    screenshot(page, "console-queues")
     page.close()
 
 

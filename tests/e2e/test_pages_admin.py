@@ -3,33 +3,16 @@ checked through the API afterwards; a supervisor is turned away. A screenshot of
 artifacts/screenshots/admin-<page>.png (git-ignored) for a person to look at."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import PASSWORD, Api, Server, World, unique
+from .support import PASSWORD, Api, Server, World, screenshot, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # The same browser and launch flags as test_pages.py.
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make system-deps`")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _log_in(browser: Any, server: Server, username: str) -> Any:
@@ -69,8 +52,7 @@ def _save(page: Any, form: Any) -> None:
 
 
 def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)
+    screenshot(page, f"admin-{name}")
 
 
 def _error_for(form: Any, field: str) -> Any:
