@@ -9,6 +9,7 @@ set -euo pipefail
 PACKAGES=(
     "chromium /usr/bin/chromium"
     "wrk /usr/bin/wrk"
+    "dovecot-imapd /usr/lib/dovecot/imap"
 )
 
 missing=()

@@ -181,12 +181,131 @@ SETTINGS: tuple[Setting, ...] = (
         min_value=60,
     ),
     Setting(
+        "chat_messages_per_10_seconds",
+        int,
+        20,
+        "messages one web-chat customer may send in 10 seconds; more are refused "
+        "with 429 (typing and read signals: three times as many)",
+        min_value=1,
+    ),
+    Setting(
+        "chat_sessions_per_minute",
+        int,
+        10,
+        "web chats one client address may start per minute; more are refused with 429",
+        min_value=1,
+    ),
+    Setting(
         "public_url",
         str,
         "",
         "base URL printed for users and used in links; empty means "
         "`http://<host>:<port>`",
         url_schemes=("http", "https"),
+    ),
+    # ---- e-mail (services/email.py) ----
+    Setting(
+        "smtp_listen_host",
+        str,
+        "127.0.0.1",
+        "address the inbound SMTP listener binds to (mail for the programs' addresses)",
+    ),
+    Setting(
+        "smtp_listen_port",
+        int,
+        0,
+        "TCP port of the inbound SMTP listener; 0 means no listener (`hearthline demo` uses 2525)",
+        min_value=0,
+        max_value=65535,
+    ),
+    Setting(
+        "mail_max_message_bytes",
+        int,
+        10_485_760,
+        "largest inbound e-mail taken, in bytes: SMTP refuses a larger one with 552; from IMAP "
+        "only its header is imported, with a note",
+        min_value=1024,
+    ),
+    Setting(
+        "mail_max_attachment_bytes",
+        int,
+        5_242_880,
+        "largest attachment kept, in bytes (decoded); a larger one is left out and the message "
+        "says so",
+        min_value=0,
+    ),
+    Setting(
+        "mail_max_attachments_bytes",
+        int,
+        10_485_760,
+        "all attachments kept of one inbound e-mail together, in bytes (decoded); those beyond "
+        "are left out and the message says so",
+        min_value=0,
+    ),
+    Setting(
+        "mail_poll_interval_seconds",
+        float,
+        60.0,
+        "seconds between two polls of each IMAP mailbox",
+        min_value=1,
+    ),
+    Setting(
+        "mail_acks_per_sender_per_hour",
+        int,
+        3,
+        "automatic acknowledgements sent to one address in an hour at most (loop protection); "
+        "0 means none",
+        min_value=0,
+    ),
+    Setting(
+        "smtp_relay_host",
+        str,
+        "",
+        "SMTP relay that outgoing e-mail goes through; empty means none: replies are kept in the "
+        "transcript marked as not sent",
+    ),
+    Setting(
+        "smtp_relay_port", int, 587, "TCP port of the SMTP relay", min_value=1, max_value=65535
+    ),
+    Setting(
+        "smtp_relay_security",
+        str,
+        "starttls",
+        "how the connection to the SMTP relay is protected: `tls` from the start (usually port "
+        "465), `starttls` (587), or `none`",
+        choices=("none", "starttls", "tls"),
+    ),
+    Setting("smtp_relay_username", str, "", "user name at the SMTP relay; empty means no login"),
+    Setting(
+        "smtp_relay_password", str, "", "password at the SMTP relay", secret=True
+    ),
+    Setting(
+        "smtp_relay_timeout_seconds",
+        float,
+        30.0,
+        "timeout of one conversation with the SMTP relay, in seconds",
+        min_value=0.1,
+    ),
+    Setting(
+        "mail_max_attempts",
+        int,
+        8,
+        "attempts to send one outgoing e-mail through the relay before it is given up",
+        min_value=1,
+    ),
+    Setting(
+        "mail_from_address",
+        str,
+        "",
+        "sender of outgoing e-mail that has no program address of its own (chat transcripts); "
+        "empty means `hearthline@<mail_domain>`",
+    ),
+    Setting(
+        "mail_domain",
+        str,
+        "",
+        "domain of the Message-IDs of outgoing e-mail; empty means the domain of "
+        "`mail_from_address`, else this machine's name",
     ),
 )
 
@@ -306,7 +425,25 @@ class Settings:
     webhook_timeout_seconds: float = _default("webhook_timeout_seconds")
     webhook_max_attempts: int = _default("webhook_max_attempts")
     session_max_age_seconds: int = _default("session_max_age_seconds")
+    chat_messages_per_10_seconds: int = _default("chat_messages_per_10_seconds")
+    chat_sessions_per_minute: int = _default("chat_sessions_per_minute")
     public_url: str = _default("public_url")
+    smtp_listen_host: str = _default("smtp_listen_host")
+    smtp_listen_port: int = _default("smtp_listen_port")
+    mail_max_message_bytes: int = _default("mail_max_message_bytes")
+    mail_max_attachment_bytes: int = _default("mail_max_attachment_bytes")
+    mail_max_attachments_bytes: int = _default("mail_max_attachments_bytes")
+    mail_poll_interval_seconds: float = _default("mail_poll_interval_seconds")
+    mail_acks_per_sender_per_hour: int = _default("mail_acks_per_sender_per_hour")
+    smtp_relay_host: str = _default("smtp_relay_host")
+    smtp_relay_port: int = _default("smtp_relay_port")
+    smtp_relay_security: str = _default("smtp_relay_security")
+    smtp_relay_username: str = _default("smtp_relay_username")
+    smtp_relay_password: str = field(default=_default("smtp_relay_password"), repr=False)
+    smtp_relay_timeout_seconds: float = _default("smtp_relay_timeout_seconds")
+    mail_max_attempts: int = _default("mail_max_attempts")
+    mail_from_address: str = _default("mail_from_address")
+    mail_domain: str = _default("mail_domain")
 
     def __post_init__(self) -> None:
         for f in fields(self):

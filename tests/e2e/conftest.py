@@ -81,10 +81,11 @@ def app_client(tmp_path: Path) -> Iterator[InProcess]:
 
 
 # ---- Chromium -----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium through Playwright, one for the whole run (each test opens its own
-    contexts or pages)."""
+    """Debian's chromium through Playwright, one per test module (each test opens its own
+    contexts or pages). Not one per session: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, and later tests run their own with asyncio.run."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make system-deps`")

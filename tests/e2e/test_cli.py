@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -99,7 +101,8 @@ def test_db_upgrade_then_operator_and_user_create_give_a_working_login(tmp_path:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("demo")
-    running = Running(["demo", "--data-dir", str(data)], data / "demo.log", ready_text="Press Ctrl+C")
+    running = Running(["demo", "--data-dir", str(data), "--smtp-listen-port", str(free_port())], data / "demo.log",
+                      ready_text="Press Ctrl+C")
     try:
         yield running
     finally:
@@ -126,7 +129,7 @@ def test_demo_seeds_two_clients_and_twenty_agents_and_its_traffic_moves(demo: Ru
             offered = sum(q["offered"] for q in queues)
             answered = sum(q["answered"] for q in queues)
             time.sleep(1)
-        assert len(queues) == 5
+        assert len(queues) == 7
         assert offered > 0 and answered > 0  # simulated customers call and simulated agents answer
         # simulated chats are written: customers open with a message (scored for tone), agents answer
         chats: list = []
@@ -138,4 +141,46 @@ def test_demo_seeds_two_clients_and_twenty_agents_and_its_traffic_moves(demo: Ru
         assert opening[0]["sender"] == "customer" and opening[0]["sentiment"] is not None
         viewer = demo.login(client, "acme-viewer", "hearthline")
         seen = client.get(demo.base + "/api/v1/stats/queues", headers=viewer).json()
-        assert {q["name"] for q in seen} == {"Billing", "Billing (Spanish)", "Sales chat"}  # Acme's only
+        assert {q["name"] for q in seen} == {"Billing", "Billing (Spanish)", "Sales chat", "Web chat",
+                                             "Care email"}  # Acme's only
+
+
+def test_demo_care_desk_takes_the_widgets_chat_and_mail_to_its_address(demo: Running) -> None:
+    text = demo.log.read_text()
+    try_chat = re.search(r"customer chat: open (\S+)", text)
+    smtp = re.search(r"e-mail: send to (\S+) through SMTP 127\.0\.0\.1:(\d+)", text)
+    assert try_chat and smtp, text
+    with httpx.Client(timeout=30) as client:
+        page = client.get(try_chat.group(1))
+        assert page.status_code == 200 and '<script src="/widget.js" data-program=' in page.text
+        auth = demo.login(client, "maria", "hearthline")
+        me = client.get(demo.base + "/api/v1/auth/me", headers=auth).json()
+        # an e-mail of Dana's waits for the care desk; her record and last week's mail are there
+        client.put(demo.base + f"/api/v1/agents/{me['agent_id']}/state", headers=auth,
+                   json={"state": "available", "reason": None})
+        offers = _wait(lambda: client.get(demo.base + f"/api/v1/agents/{me['agent_id']}/offers",
+                                          headers=auth).json())
+        assert offers[0]["channel"] == "email" and offers[0]["customer"]["name"] == "Dana Smith"
+        client.put(demo.base + f"/api/v1/agents/{me['agent_id']}/state", headers=auth,
+                   json={"state": "offline", "reason": None})
+        sup = demo.login(client, "supervisor", "hearthline")
+        pop = client.get(demo.base + f"/api/v1/interactions/{offers[0]['interaction_id']}/customer", headers=sup).json()
+        assert pop["record"]["external_id"] == "AC-10042" and len(pop["history"]) == 1
+        # mail sent to the demo address over SMTP becomes care e-mail work
+        with smtplib.SMTP("127.0.0.1", int(smtp.group(2)), timeout=10) as relay:
+            relay.sendmail("pat@example.org", [smtp.group(1).rstrip(",;")],
+                           b"From: Pat <pat@example.org>\r\nTo: help@acme-energy.example\r\n"
+                           b"Subject: Moving in May\r\nMessage-ID: <pat-1@example.org>\r\n\r\n"
+                           b"Hello, I am moving on May 3rd. Pat\r\n")
+        mail = _wait(lambda: [i for i in client.get(demo.base + "/api/v1/interactions", headers=sup,
+                                                    params={"channel": "email", "limit": 500}).json()
+                              if i["customer"].get("email") == "pat@example.org"])
+        assert mail[0]["attributes"].get("subject") == "Moving in May"
+
+
+def _wait(read, seconds: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not (found := read()):
+        assert time.monotonic() < deadline, "nothing came"
+        time.sleep(0.3)
+    return found

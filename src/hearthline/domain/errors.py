@@ -57,6 +57,13 @@ class RateLimited(DomainError):
     code = "rate-limited"
 
 
+class Unavailable(DomainError):
+    """A part this command needs is not installed or not configured on this server (e.g. the
+    e-mail transcript of a chat without the e-mail component); nothing was done."""
+
+    code = "unavailable"
+
+
 # Every code that may reach a client, with its meaning. Documented in docs/ERRORS.md (generated).
 ERROR_CODES: dict[str, str] = {
     "not-found": "The object does not exist or belongs to another tenant.",
@@ -68,5 +75,6 @@ ERROR_CODES: dict[str, str] = {
     "authentication-failed": "Missing, unknown or expired credentials.",
     "rate-limited": "Too many attempts; retry later.",
     "body-too-large": "The request body exceeds the configured limit.",
+    "unavailable": "A part this command needs is not available on this server; nothing was done.",
     "internal-error": "An unexpected failure; it was logged with a reference.",
 }

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import runpy
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,8 +25,12 @@ log = logging.getLogger("hearthline")
 
 
 def _settings(ns: argparse.Namespace, **defaults: Any) -> config.Settings:
-    overrides = {**defaults, **config.overrides_from_namespace(ns)}
-    return config.load_settings(overrides)
+    """Settings from the command line, the environment and the file, with this command's own
+    `defaults` (the demo's data directory) in place of the table's where neither the command line
+    nor the environment gives a value."""
+    given = {k: v for k, v in config.overrides_from_namespace(ns).items() if v is not None}
+    own = {k: v for k, v in defaults.items() if config.env_var_name(k) not in os.environ}
+    return config.load_settings({**own, **given})
 
 
 def _logging(settings: config.Settings) -> None:
@@ -59,7 +64,25 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_SMTP_PORT = 2525
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def cmd_demo(ns: argparse.Namespace) -> int:
+    # The demo takes e-mail on 127.0.0.1:2525 unless told otherwise (--smtp-listen-port, or the
+    # variable; 0 turns it off). Another demo holding 2525 must not stop this one from starting.
+    if config.env_var_name("smtp_listen_port") not in os.environ and ns.smtp_listen_port is None:
+        ns.smtp_listen_port = str(DEMO_SMTP_PORT if _port_free(DEMO_SMTP_PORT) else 0)
+        if ns.smtp_listen_port == "0":
+            print(f"port {DEMO_SMTP_PORT} is taken: the demo takes no e-mail (see --smtp-listen-port)", flush=True)
     settings = _settings(ns, data_dir=Path("var/demo"))
     _logging(settings)
     components = build(settings)
@@ -84,6 +107,13 @@ def cmd_demo(ns: argparse.Namespace) -> int:
                  "  logins (username / password):"]
         lines += [f"    {u:<12} / {pw:<10}  {what}" for u, pw, what in world.logins]
         lines.append("  traffic: " + ("off (--no-traffic)" if ns.no_traffic else "simulated calls, chats and emails"))
+        lines.append(f"  customer chat: open {url}/try-chat/{world.chat_program_id} "
+                     "as the customer, and log in as maria in another window")
+        if settings.smtp_listen_port:
+            lines.append(f"  e-mail: send to {', '.join(world.mail_addresses)} through SMTP "
+                         f"{settings.smtp_listen_host}:{settings.smtp_listen_port}; replies are "
+                         + ("sent through " + settings.smtp_relay_host if settings.smtp_relay_host
+                            else "kept in the transcript, not sent (no relay configured)"))
         lines.append("Press Ctrl+C to stop.\n")
         print("\n".join(lines), flush=True)
 

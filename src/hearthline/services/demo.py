@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
@@ -19,12 +19,16 @@ from ..domain.queues import Queue, Strategy
 from ..domain.referrals import Referral
 from ..domain.workflows import Route, Target, Workflow
 from . import admin
+from . import email
+from .demo_care import CARE_SKILL, seed_care
 from .platform import Platform
 from .simulator import QueueTraffic
 
 DEMO_OPERATOR_ID = "demo-operator"
+DEMO_MAIL_ADDRESS = "help@acme-energy.example"  # mail to it (the demo's SMTP listener) is Acme customer care work
 DEMO_PASSWORD = "hearthline"
 HUMAN_AGENTS = ("maria", "james", "aisha")
+CARE_PROGRAM = "Acme Energy — customer care"
 def REFERRALS(billing: str, tech: str) -> list[tuple[str, str, str | None, str | None, str]]:  # noqa: N802
     """The demo's referral directory: (program, name, phone, url, when to use)."""
     return [
@@ -54,6 +58,8 @@ class DemoWorld:
     dispositions_by_queue: dict[str, list[str]] = field(default_factory=dict)
     traffic: list[QueueTraffic] = field(default_factory=list)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, password, what
+    mail_addresses: list[str] = field(default_factory=list)  # the programs' e-mail addresses
+    chat_program_id: str | None = None  # the program whose widget /try-chat/ shows
 
 
 async def seed(p: Platform, rng: random.Random) -> DemoWorld:
@@ -65,7 +71,27 @@ async def seed(p: Platform, rng: random.Random) -> DemoWorld:
 
     if not await p.run(exists):
         await _create(p, scope, rng)
-    return await _describe(p, scope)
+    world = await _describe(p, scope)
+    world.mail_addresses = await _mail_address(p, scope)
+    world.chat_program_id = next(pr.id for pr in await admin.list_programs(p, scope) if pr.name == CARE_PROGRAM)
+    return world
+
+
+async def _mail_address(p: Platform, scope: Scope) -> list[str]:
+    """Acme customer care's e-mail address (its "Care email" queue), added to older demo
+    databases too."""
+    care = next((pr for pr in await admin.list_programs(p, scope) if pr.name == CARE_PROGRAM), None)
+    if care is None:  # a demo database from before the care desk existed
+        care = await seed_care(p, scope, next(t.id for t in await admin.list_tenants(p, scope)
+                                              if t.name == "Acme Energy"))
+        for agent in await admin.list_agents(p, scope):
+            if not agent.attributes.get("simulated"):
+                await admin.update_agent(p, scope, replace(agent, skills={**agent.skills, CARE_SKILL: 3}))
+    if not any(a["address"] == DEMO_MAIL_ADDRESS for a in await email.list_mail_addresses(p, scope)):
+        queue = next(q for q in await admin.list_queues(p, scope, care.id) if q.name == "Care email")
+        await email.create_mail_address(p, scope, care.id, DEMO_MAIL_ADDRESS, queue_id=queue.id,
+                                        display_name="Acme Energy customer care")
+    return [a["address"] for a in await email.list_mail_addresses(p, scope)]
 
 
 async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
@@ -77,6 +103,7 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
     acme_billing = await admin.create_program(p, scope, acme.id, "Acme Energy — billing support")
     acme_sales = await admin.create_program(p, scope, acme.id, "Acme Energy — sales")
     bright_tech = await admin.create_program(p, scope, bright.id, "Brightside Telecom — technical support")
+    await seed_care(p, scope, acme.id)
 
     def queue(program, name, **kw) -> Queue:  # type: ignore[no-untyped-def]
         return Queue("", "", "", program.id, name, **kw)
@@ -111,9 +138,9 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
 
     far = p.clock.now() + timedelta(days=365)
     profiles = [  # (name, skills, languages, kind)
-        ("Maria Gonzalez", {"billing": 4, "sales": 2}, {"en", "es"}, AgentKind.EMPLOYEE),
-        ("James Carter", {"tech": 4, "billing": 2}, {"en"}, AgentKind.CONTRACTOR),
-        ("Aisha Bello", {"sales": 5, "billing": 3}, {"en", "fr"}, AgentKind.EMPLOYEE),
+        ("Maria Gonzalez", {"billing": 4, "sales": 2, CARE_SKILL: 3}, {"en", "es"}, AgentKind.EMPLOYEE),
+        ("James Carter", {"tech": 4, "billing": 2, CARE_SKILL: 3}, {"en"}, AgentKind.CONTRACTOR),
+        ("Aisha Bello", {"sales": 5, "billing": 3, CARE_SKILL: 3}, {"en", "fr"}, AgentKind.EMPLOYEE),
     ]
     first = ["Lena", "Omar", "Grace", "Diego", "Hana", "Tom", "Priya", "Carlos", "Mei", "Noah", "Sofia", "Kwame",
              "Ines", "Ravi", "Zoe", "Luis", "Anya"]
@@ -162,10 +189,10 @@ async def _describe(p: Platform, scope: Scope) -> DemoWorld:
                      patience_seconds=10_000.0),
     ]
     world.logins = [
-        ("supervisor", DEMO_PASSWORD, "supervisor: the live wallboard"),
-        ("admin", DEMO_PASSWORD, "operator admin: everything, and the API at /docs"),
-        ("maria", DEMO_PASSWORD, "agent (billing, Spanish) — not simulated, drive her yourself"),
-        ("james", DEMO_PASSWORD, "agent (tech support) — not simulated"),
+        ("supervisor", DEMO_PASSWORD, "supervisor: the console (queues, agents, alerts, chats read-only)"),
+        ("admin", DEMO_PASSWORD, "operator admin: everything, the admin pages and the API at /docs"),
+        ("maria", DEMO_PASSWORD, "agent (billing, Spanish; customer-care chat and e-mail) — drive her yourself"),
+        ("james", DEMO_PASSWORD, "agent (tech support; customer-care chat and e-mail) — not simulated"),
         ("acme-viewer", DEMO_PASSWORD, "client viewer: Acme Energy's queues only"),
     ]
     return world

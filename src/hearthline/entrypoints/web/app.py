@@ -26,6 +26,7 @@ from .routes import (
     users, workflows,
 )
 from . import ws
+from .routes import chat
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -80,6 +81,9 @@ def create_app(components: Components) -> FastAPI:
             thresholds = ThresholdWatch(platform)
             await thresholds.start()
             platform.on_stop(thresholds.stop)
+            if components.email is not None:  # after the routers: mail becomes interactions
+                platform.on_stop(components.email.stop)
+                await components.email.start()
             try:
                 # The CLI's demo starts its simulators here, once the platform runs.
                 after_start = getattr(app.state, "after_start", None)
@@ -100,6 +104,8 @@ def create_app(components: Components) -> FastAPI:
     # Added last = outermost: the size limit sees the raw request first.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # The customer chat: its routes, and CORS for them (outermost, so every answer carries it).
+    chat.install(app)
 
     @app.get("/healthz", tags=["health"], summary="200 while the store answers")
     async def healthz() -> Any:
@@ -112,7 +118,8 @@ def create_app(components: Components) -> FastAPI:
     app.include_router(auth.forms)
     app.include_router(ws.router)
     for name in ("hearthline.entrypoints.web.routes.pages", "hearthline.entrypoints.web.routes.webhooks",
-                 "hearthline.entrypoints.web.routes.content", "hearthline.entrypoints.web.routes.admin_pages"):
+                 "hearthline.entrypoints.web.routes.content", "hearthline.entrypoints.web.routes.admin_pages",
+                 "hearthline.entrypoints.web.routes.email"):
         optional = _optional_router(name)
         if optional is not None:
             app.include_router(optional)

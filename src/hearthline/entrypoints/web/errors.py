@@ -37,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "authentication-failed": 401,
     "rate-limited": 429,
     "body-too-large": 413,
+    "unavailable": 503,
     "internal-error": 500,
     "method-not-allowed": 405,
 }

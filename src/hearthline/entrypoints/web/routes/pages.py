@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ....domain.organization import Role
-from ....services import admin
+from ....domain.errors import DomainError
+from ....services import admin, chat
 from ..deps import optional_user
 
 router = APIRouter(include_in_schema=False)
@@ -61,3 +62,16 @@ async def agent_desk(request: Request) -> Response:
     platform = request.app.state.components.platform
     reasons = [r for r in await admin.list_pause_reasons(platform, scope) if r.code != "missed"]
     return templates.TemplateResponse(request, "agent.html", {"user": user, "pause_reasons": reasons})
+
+
+@router.get("/try-chat/{program_id}", response_class=HTMLResponse)
+async def try_chat(request: Request, program_id: str) -> Response:
+    """A stand-in for a client's website with the program's chat widget on it — to try the chat
+    as a customer would (the demo prints its address). Public, like the widget itself; it shows
+    only the program's name."""
+    try:
+        program = await chat.public_program(request.app.state.components.platform, program_id)
+    except DomainError:
+        return HTMLResponse("<h1>No such program</h1>", status_code=404)
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    return templates.TemplateResponse(request, "try_chat.html", {"program": program, "origin": origin})
