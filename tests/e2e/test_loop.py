@@ -188,3 +188,82 @@ def test_chat_from_widget_to_transfer_to_completion_with_the_console_watching(
         finally:
             for context in contexts:
                 context.close()
+
+
+def test_an_email_is_answered_on_the_desk_and_the_customers_answer_threads_back(
+        browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """smtplib → our SMTP listener → the desk (HTML shown sanitized, a canned response used) →
+    the relay sink receives the reply with the right In-Reply-To → the customer's answer appears
+    live in the same conversation on the desk."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from .support import free_port
+    from .test_email_loop import Sink, wait_for
+    from aiosmtpd.controller import Controller
+
+    sink, relay_port, smtp_port = Sink(), free_port(), free_port()
+    relay = Controller(sink, hostname="127.0.0.1", port=relay_port)
+    relay.start()
+    server = Server(tmp_path_factory.mktemp("mail-desk"), {
+        "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000", "HEARTHLINE_OFFER_TIMEOUT_SECONDS": "120",
+        "HEARTHLINE_SMTP_LISTEN_PORT": str(smtp_port), "HEARTHLINE_SMTP_RELAY_HOST": "127.0.0.1",
+        "HEARTHLINE_SMTP_RELAY_PORT": str(relay_port), "HEARTHLINE_SMTP_RELAY_SECURITY": "none",
+        "HEARTHLINE_MAIL_DOMAIN": "hearthline.test"}).start()
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    try:
+        with server.client() as http:
+            admin = server.admin(http)
+            world = _setup(admin)
+            program = world["program"]["id"]
+            address = f"{unique('care')}@acme.example"
+            admin.ok("POST", "/mail-addresses", 201, json={"program_id": program, "address": address,
+                                                          "queue_id": world["first"]["id"],
+                                                          "display_name": "Acme care"})
+            admin.ok("POST", "/canned-responses", 201, json={
+                "program_id": program, "name": "Refund",
+                "body": "Dear {customer.first_name}, we have refunded the second charge."})
+            desk = _log_in(context, server, world["ann"]["username"])
+            desk.evaluate("window.__pwned = false")
+            _available(desk)
+
+            question = f"<{unique('q')}@customer.example>"
+            mail = EmailMessage()
+            mail["From"], mail["To"], mail["Subject"] = "Dana Smith <dana@customer.example>", address, "Charged twice"
+            mail["Message-ID"] = question
+            mail.set_content("I was charged twice for October.")
+            mail.add_alternative("<p>I was <b>charged twice</b> for October.</p><script>window.top.__pwned=true"
+                                 "</script><img src=x onerror=\"window.top.__pwned=true\">", subtype="html")
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+                client.send_message(mail)
+
+            offer = desk.locator(".card.offer")
+            offer.wait_for()
+            assert "E-mail" in offer.inner_text() and "Dana Smith" in offer.inner_text()
+            offer.get_by_role("button", name="Accept").click()
+            desk.locator(".workspace iframe.mail-html").wait_for()
+            frame = desk.frame_locator(".workspace iframe.mail-html")
+            assert "charged twice" in frame.locator("body").inner_text()
+            assert frame.locator("script").count() == 0  # sanitized on the server
+            desk.wait_for_selector(".composer select[aria-label='Canned responses'] option:nth-child(2)",
+                                   state="attached")
+            desk.select_option(".composer select[aria-label='Canned responses']", label="Refund")
+            assert desk.input_value(".composer textarea") == "Dear Dana, we have refunded the second charge."
+            desk.get_by_role("button", name="Send reply").click()
+
+            answer = wait_for(lambda: [m for m in sink.received if "refunded" in m.get_body(("plain",)).get_content()],
+                              "the reply at the relay")[0]
+            assert answer["In-Reply-To"] == question and question in answer["References"]
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+                back = EmailMessage()
+                back["From"], back["To"], back["Subject"] = "dana@customer.example", address, str(answer["Subject"])
+                back["Message-ID"], back["In-Reply-To"] = f"<{unique('a')}@customer.example>", answer["Message-ID"]
+                back.set_content("Thank you, that was quick!")
+                client.send_message(back)
+            desk.wait_for_function("document.querySelector('ol.transcript').textContent.includes('that was quick')")
+            screenshot(desk, "desk-email")
+            assert desk.evaluate("window.__pwned") is False
+    finally:
+        context.close()
+        server.stop()
+        relay.stop()

@@ -163,14 +163,17 @@ function workspace(c) {
   const typingLine = el("div", { class: "typing", hidden: "" }, "The customer is typing…");
   const toneBanner = el("div", { class: "tone-banner", role: "alert", hidden: "" });
   const controls = el("div", { class: "controls" });
-  const wrap = wrapUpPanel(c);
+  // notes for the record: typed at any time while handling, saved when the contact is completed
+  const notes = el("textarea", { class: "notes", rows: "2", maxlength: "10000", placeholder: "Notes for the record",
+    "aria-label": "Notes" });
+  const wrap = wrapUpPanel(c, notes);
   const transferBox = transferPanel(c);
   const composer = written ? composerFor(c) : el("p", { class: "hint" }, "A voice call: talk on your phone; the controls are below.");
   const side = el("aside", { class: "side" }, customerPanel(c), scriptPanel(c), searchPanel(c));
   const convo = el("section", { class: "conversation" }, toneBanner,
     written ? transcript : el("div", { class: "voice-note" }, el("strong", {}, "Call in progress")), typingLine, composer);
   const node = el("article", { class: "workspace", "data-id": i().id },
-    head, el("div", { class: "ws-grid" }, el("div", { class: "ws-main" }, convo, controls, transferBox.node, wrap.node), side));
+    head, el("div", { class: "ws-grid" }, el("div", { class: "ws-main" }, convo, controls, transferBox.node, notes, wrap.node), side));
 
   function drawHead() {
     const x = i();
@@ -353,10 +356,8 @@ function dispositionsOf(programId) {
   return dispositions.get(programId);
 }
 
-function wrapUpPanel(c) {
+function wrapUpPanel(c, notes) {
   const choice = el("select", { class: "disposition", "aria-label": "Disposition" });
-  const notes = el("textarea", { class: "notes", rows: "3", maxlength: "10000", placeholder: "Notes for the record",
-    "aria-label": "Notes" });
   dispositionsOf(c.interaction.program_id).then((list) => {
     choice.replaceChildren(el("option", { value: "" }, list.length ? "Choose a disposition…" : "No disposition"),
       ...list.map((d) => el("option", { value: d.code }, d.label)));
@@ -367,7 +368,8 @@ function wrapUpPanel(c) {
     api("POST", `/interactions/${c.interaction.id}/complete`, { disposition: choice.value || null, notes: notes.value || null })
       .then(() => { toast("Completed."); return refresh(); }).catch(say);
   } }, "Complete");
-  const node = el("div", { class: "wrapup" }, el("h3", {}, "Wrap-up"), notes, el("div", { class: "row" }, choice, complete));
+  const node = el("div", { class: "wrapup" }, el("h3", {}, "Wrap-up"),
+    el("p", { class: "hint" }, "Check your notes above, choose how it ended, and complete."), el("div", { class: "row" }, choice, complete));
   return { node, update() { node.hidden = c.interaction.state !== "wrap_up"; } };
 }
 
