@@ -43,6 +43,7 @@ from hearthline.domain.queues import Queue
 from hearthline.services import admin
 from hearthline.services import conversations as talk
 from hearthline.services import email as mail
+from hearthline.services import mail_setup
 from hearthline.services import interactions as work
 from hearthline.services.bus import InProcessEventBus
 from hearthline.services.platform import Platform
@@ -182,7 +183,7 @@ async def world(p: Platform, relay_port: int | None, *, acks: int = 3, available
     if available:
         await work.set_agent_state(p, w.scope, agent.id, Presence.AVAILABLE, None)
     w.address = f"help@acme-{os.urandom(4).hex()}.example"  # unique: tests share a PostgreSQL database
-    await mail.create_mail_address(p, w.scope, program.id, w.address.replace("help", "Help"), queue_id=queue.id,
+    await mail_setup.create_mail_address(p, w.scope, program.id, w.address.replace("help", "Help"), queue_id=queue.id,
                                    display_name="Acme Help", auto_acknowledge=auto_acknowledge)
     if relay_port is not None:
         p.mailer = SmtpRelayMailer(RelayConfig("127.0.0.1", relay_port, "none", timeout_seconds=5,
@@ -540,14 +541,14 @@ def test_mail_addresses_and_mailboxes_are_validated_and_passwords_never_shown(pl
         for change, field in cases:
             kwargs = {"queue_id": queue.id, **change}
             with pytest.raises(InvalidInput) as bad:
-                await mail.create_mail_address(platform, scope, program.id, kwargs.pop("address", "a@t.example"),
+                await mail_setup.create_mail_address(platform, scope, program.id, kwargs.pop("address", "a@t.example"),
                                                **kwargs)
             assert bad.value.details["field"] == field
-        made = await mail.create_mail_address(platform, scope, program.id, "Support@T.example", queue_id=queue.id)
+        made = await mail_setup.create_mail_address(platform, scope, program.id, "Support@T.example", queue_id=queue.id)
         assert made["address"] == "support@t.example"
         with pytest.raises(Conflict):
-            await mail.create_mail_address(platform, scope, program.id, "support@t.example", queue_id=queue.id)
-        changed = await mail.update_mail_address(platform, scope, made["id"], display_name="T Support")
+            await mail_setup.create_mail_address(platform, scope, program.id, "support@t.example", queue_id=queue.id)
+        changed = await mail_setup.update_mail_address(platform, scope, made["id"], display_name="T Support")
         assert changed["display_name"] == "T Support" and changed["queue_id"] == queue.id
 
         good = {"host": "imap.t.example", "port": 993, "security": "tls", "username": "support",
@@ -555,19 +556,19 @@ def test_mail_addresses_and_mailboxes_are_validated_and_passwords_never_shown(pl
         for change, field in [({"port": 0}, "port"), ({"security": "ssl"}, "security"), ({"host": "bad host"}, "host"),
                               ({"password": ""}, "password"), ({"folder": "Boîte"}, "folder")]:
             with pytest.raises(InvalidInput) as bad:
-                await mail.create_mailbox(platform, scope, program.id, **{**good, **change})
+                await mail_setup.create_mailbox(platform, scope, program.id, **{**good, **change})
             assert bad.value.details["field"] == field
-        box = await mail.create_mailbox(platform, scope, program.id, **good)
+        box = await mail_setup.create_mailbox(platform, scope, program.id, **good)
         assert "password" not in box and box["last_uid"] == 0
-        assert all("password" not in b for b in await mail.list_mailboxes(platform, scope))
-        moved = await mail.update_mailbox(platform, scope, box["id"], folder="Support")
+        assert all("password" not in b for b in await mail_setup.list_mailboxes(platform, scope))
+        moved = await mail_setup.update_mailbox(platform, scope, box["id"], folder="Support")
         assert moved["folder"] == "Support" and moved["uidvalidity"] is None
         agent_scope = Scope(operator.id, role=Role.SUPERVISOR)
         with pytest.raises(PermissionDenied):
-            await mail.list_mailboxes(platform, agent_scope)
-        await mail.delete_mailbox(platform, scope, box["id"])
-        await mail.delete_mail_address(platform, scope, made["id"])
-        assert await mail.list_mail_addresses(platform, scope) == []
+            await mail_setup.list_mailboxes(platform, agent_scope)
+        await mail_setup.delete_mailbox(platform, scope, box["id"])
+        await mail_setup.delete_mail_address(platform, scope, made["id"])
+        assert await mail_setup.list_mail_addresses(platform, scope) == []
         await platform.stop()
 
     asyncio.run(scenario())
@@ -692,7 +693,7 @@ def test_imap_mail_is_taken_exactly_once_across_restarts(platform: Platform, dov
         dovecot.append(user, compose("old@customer.example", w.address, "Read long ago"), seen=True)
         dovecot.append(user, compose("dana@customer.example", w.address, "Unread one"))
         dovecot.append(user, compose("eve@customer.example", w.address, "Unread two"))
-        box = await mail.create_mailbox(platform, w.scope, w.program, host="127.0.0.1", port=dovecot.port,
+        box = await mail_setup.create_mailbox(platform, w.scope, w.program, host="127.0.0.1", port=dovecot.port,
                                         security="none", username=user, password=dovecot.users[user],
                                         address=w.address)
         channel = mail.EmailChannel(platform, w.channel.config)
@@ -700,7 +701,7 @@ def test_imap_mail_is_taken_exactly_once_across_restarts(platform: Platform, dov
         assert await channel.poll_mailbox(box["id"]) == 0
         subjects = sorted(i.attributes["subject"] for i in await emails(platform, w.scope))
         assert subjects == ["Unread one", "Unread two"]
-        first = await mail.get_mailbox(platform, w.scope, box["id"])
+        first = await mail_setup.get_mailbox(platform, w.scope, box["id"])
         assert first["uidvalidity"] and first["last_uid"] == 3 and first["last_error"] is None
 
         dovecot.append(user, compose("frank@customer.example", w.address, "After the restart"))
@@ -713,14 +714,14 @@ def test_imap_mail_is_taken_exactly_once_across_restarts(platform: Platform, dov
         with platform.store.begin() as conn:
             conn.execute(t.mailboxes.update().where(t.mailboxes.c.id == box["id"]).values(uidvalidity=1, last_uid=0))
         assert await restarted.poll_mailbox(box["id"]) == 0
-        reset = await mail.get_mailbox(platform, w.scope, box["id"])
+        reset = await mail_setup.get_mailbox(platform, w.scope, box["id"])
         assert reset["uidvalidity"] == first["uidvalidity"] and reset["last_uid"] == 4
         assert len(await emails(platform, w.scope)) == 3
 
         # a wrong password is stored as the mailbox's error, and polling goes on
-        await mail.update_mailbox(platform, w.scope, box["id"], password="wrong")
+        await mail_setup.update_mailbox(platform, w.scope, box["id"], password="wrong")
         assert await restarted.poll_all() == 0
-        failed = await mail.get_mailbox(platform, w.scope, box["id"])
+        failed = await mail_setup.get_mailbox(platform, w.scope, box["id"])
         assert "login" in failed["last_error"].lower() and "wrong" not in failed["last_error"]
         await platform.stop()
 
@@ -736,7 +737,7 @@ def test_an_imap_message_over_the_limit_is_imported_as_its_header_with_a_note(sq
         w = await world(p, None, max_message_bytes=50_000)
         await w.channel.stop()
         dovecot.append("carol", compose("dana@customer.example", w.address, "Huge", "x" * 80_000))
-        box = await mail.create_mailbox(p, w.scope, w.program, host="127.0.0.1", port=dovecot.port,
+        box = await mail_setup.create_mailbox(p, w.scope, w.program, host="127.0.0.1", port=dovecot.port,
                                         security="none", username="carol", password=dovecot.users["carol"],
                                         address=w.address)
         assert await w.channel.poll_mailbox(box["id"]) == 1

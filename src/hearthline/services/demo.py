@@ -19,7 +19,7 @@ from ..domain.queues import Queue, Strategy
 from ..domain.referrals import Referral
 from ..domain.workflows import Route, Target, Workflow
 from . import admin
-from . import email
+from . import mail_setup
 from .demo_care import CARE_SKILL, seed_care
 from .platform import Platform
 from .simulator import QueueTraffic
@@ -87,11 +87,11 @@ async def _mail_address(p: Platform, scope: Scope) -> list[str]:
         for agent in await admin.list_agents(p, scope):
             if not agent.attributes.get("simulated"):
                 await admin.update_agent(p, scope, replace(agent, skills={**agent.skills, CARE_SKILL: 3}))
-    if not any(a["address"] == DEMO_MAIL_ADDRESS for a in await email.list_mail_addresses(p, scope)):
+    if not any(a["address"] == DEMO_MAIL_ADDRESS for a in await mail_setup.list_mail_addresses(p, scope)):
         queue = next(q for q in await admin.list_queues(p, scope, care.id) if q.name == "Care email")
-        await email.create_mail_address(p, scope, care.id, DEMO_MAIL_ADDRESS, queue_id=queue.id,
+        await mail_setup.create_mail_address(p, scope, care.id, DEMO_MAIL_ADDRESS, queue_id=queue.id,
                                         display_name="Acme Energy customer care")
-    return [a["address"] for a in await email.list_mail_addresses(p, scope)]
+    return [a["address"] for a in await mail_setup.list_mail_addresses(p, scope)]
 
 
 async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:

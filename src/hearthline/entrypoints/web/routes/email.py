@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from ....domain.errors import Unavailable
-from ....services import email
+from ....services import mail_setup
 from ..deps import AdminDep, PlatformDep
 from ..params import IdPath, IdQuery
 from ..schemas.common import In, Out, Ref, Text
@@ -98,28 +98,28 @@ def _changes(body: In) -> dict[str, Any]:
 # ---- mail addresses -----------------------------------------------------------------------------
 @router.post("/api/v1/mail-addresses", status_code=201, response_model=MailAddressOut, summary="Route an address")
 async def create_mail_address(body: MailAddressIn, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.create_mail_address(p, caller.scope, body.program_id, body.address, queue_id=body.queue_id,
+    return await mail_setup.create_mail_address(p, caller.scope, body.program_id, body.address, queue_id=body.queue_id,
                                            display_name=body.display_name, auto_acknowledge=body.auto_acknowledge)
 
 
 @router.get("/api/v1/mail-addresses", response_model=list[MailAddressOut])
 async def list_mail_addresses(caller: AdminDep, p: PlatformDep, program_id: IdQuery = None) -> Any:
-    return await email.list_mail_addresses(p, caller.scope, program_id)
+    return await mail_setup.list_mail_addresses(p, caller.scope, program_id)
 
 
 @router.get("/api/v1/mail-addresses/{address_id}", response_model=MailAddressOut)
 async def get_mail_address(address_id: IdPath, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.get_mail_address(p, caller.scope, address_id)
+    return await mail_setup.get_mail_address(p, caller.scope, address_id)
 
 
 @router.patch("/api/v1/mail-addresses/{address_id}", response_model=MailAddressOut)
 async def update_mail_address(address_id: IdPath, body: MailAddressPatch, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.update_mail_address(p, caller.scope, address_id, **_changes(body))
+    return await mail_setup.update_mail_address(p, caller.scope, address_id, **_changes(body))
 
 
 @router.delete("/api/v1/mail-addresses/{address_id}", status_code=204)
 async def delete_mail_address(address_id: IdPath, caller: AdminDep, p: PlatformDep) -> Response:
-    await email.delete_mail_address(p, caller.scope, address_id)
+    await mail_setup.delete_mail_address(p, caller.scope, address_id)
     return Response(status_code=204)
 
 
@@ -127,37 +127,37 @@ async def delete_mail_address(address_id: IdPath, caller: AdminDep, p: PlatformD
 @router.post("/api/v1/mailboxes", status_code=201, response_model=MailboxOut,
              summary="Poll a mailbox (from its first unread message)")
 async def create_mailbox(body: MailboxIn, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.create_mailbox(p, caller.scope, body.program_id, **body.model_dump(exclude={"program_id"}))
+    return await mail_setup.create_mailbox(p, caller.scope, body.program_id, **body.model_dump(exclude={"program_id"}))
 
 
 @router.get("/api/v1/mailboxes", response_model=list[MailboxOut])
 async def list_mailboxes(caller: AdminDep, p: PlatformDep, program_id: IdQuery = None) -> Any:
-    return await email.list_mailboxes(p, caller.scope, program_id)
+    return await mail_setup.list_mailboxes(p, caller.scope, program_id)
 
 
 @router.get("/api/v1/mailboxes/{mailbox_id}", response_model=MailboxOut)
 async def get_mailbox(mailbox_id: IdPath, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.get_mailbox(p, caller.scope, mailbox_id)
+    return await mail_setup.get_mailbox(p, caller.scope, mailbox_id)
 
 
 @router.patch("/api/v1/mailboxes/{mailbox_id}", response_model=MailboxOut,
               summary="Change a mailbox (pointing it elsewhere starts it afresh)")
 async def update_mailbox(mailbox_id: IdPath, body: MailboxPatch, caller: AdminDep, p: PlatformDep) -> Any:
-    return await email.update_mailbox(p, caller.scope, mailbox_id, **_changes(body))
+    return await mail_setup.update_mailbox(p, caller.scope, mailbox_id, **_changes(body))
 
 
 @router.delete("/api/v1/mailboxes/{mailbox_id}", status_code=204)
 async def delete_mailbox(mailbox_id: IdPath, caller: AdminDep, p: PlatformDep) -> Response:
-    await email.delete_mailbox(p, caller.scope, mailbox_id)
+    await mail_setup.delete_mailbox(p, caller.scope, mailbox_id)
     return Response(status_code=204)
 
 
 @router.post("/api/v1/mailboxes/{mailbox_id}/poll", response_model=PollOut,
              summary="Poll now (to check the settings); errors are in last_error")
 async def poll_mailbox(mailbox_id: IdPath, caller: AdminDep, p: PlatformDep, request: Request) -> Any:
-    await email.get_mailbox(p, caller.scope, mailbox_id)
+    await mail_setup.get_mailbox(p, caller.scope, mailbox_id)
     channel = getattr(request.app.state.components, "email", None)
     if channel is None:
         raise Unavailable("this server has no e-mail component", feature="email")
     taken = await channel.poll_mailbox(mailbox_id)
-    return {"taken": taken, "mailbox": await email.get_mailbox(p, caller.scope, mailbox_id)}
+    return {"taken": taken, "mailbox": await mail_setup.get_mailbox(p, caller.scope, mailbox_id)}
