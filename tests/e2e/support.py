@@ -33,6 +33,20 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
+def log_in(opener: Any, server: Server, username: str, *, width: int = 1400, height: int = 950) -> Any:
+    """A new page (of a Playwright browser or context) logged in as `username` through the login
+    form. The page's console errors are printed, so a failing test shows them."""
+    page = opener.new_page(viewport={"width": width, "height": height}) if hasattr(opener, "contexts") \
+        else opener.new_page()
+    page.on("pageerror", lambda e: print("PAGEERROR", e))
+    page.goto(f"{server.base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
     """Save what the page shows as artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .support import PASSWORD, Api, Server, screenshot, unique
+from .support import PASSWORD, Api, Server, free_port, log_in, screenshot, unique
 from .test_chat_widget import ROOT, HostSite, send, start_chat, wait_log
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -69,15 +69,6 @@ def _setup(admin: Api) -> dict[str, Any]:
     return people
 
 
-def _log_in(context: Any, server: Server, username: str) -> Any:
-    page = context.new_page()
-    page.goto(f"{server.base_url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    return page
-
 
 def _available(desk: Any) -> None:
     desk.select_option("#state", "available")
@@ -92,9 +83,9 @@ def test_chat_from_widget_to_transfer_to_completion_with_the_console_watching(
         contexts = [browser.new_context(viewport={"width": 1400, "height": 950}) for _ in range(4)]
         try:
             customer_ctx, ann_ctx, ben_ctx, sup_ctx = contexts
-            ann = _log_in(ann_ctx, loop_server, world["ann"]["username"])
-            ben = _log_in(ben_ctx, loop_server, world["ben"]["username"])
-            console = _log_in(sup_ctx, loop_server, world["supervisor"])
+            ann = log_in(ann_ctx, loop_server, world["ann"]["username"])
+            ben = log_in(ben_ctx, loop_server, world["ben"]["username"])
+            console = log_in(sup_ctx, loop_server, world["supervisor"])
             ann_id, ben_id = world["ann"]["agent"]["id"], world["ben"]["agent"]["id"]
             _available(ann)
             _available(ben)
@@ -198,7 +189,6 @@ def test_an_email_is_answered_on_the_desk_and_the_customers_answer_threads_back(
     import smtplib
     from email.message import EmailMessage
 
-    from .support import free_port
     from .test_email_loop import Sink, wait_for
     from aiosmtpd.controller import Controller
 
@@ -223,7 +213,7 @@ def test_an_email_is_answered_on_the_desk_and_the_customers_answer_threads_back(
             admin.ok("POST", "/canned-responses", 201, json={
                 "program_id": program, "name": "Refund",
                 "body": "Dear {customer.first_name}, we have refunded the second charge."})
-            desk = _log_in(context, server, world["ann"]["username"])
+            desk = log_in(context, server, world["ann"]["username"])
             desk.evaluate("window.__pwned = false")
             _available(desk)
 

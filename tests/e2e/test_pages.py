@@ -8,22 +8,11 @@ from typing import Any
 
 import pytest
 
-from .support import PASSWORD, Api, Server, World, screenshot
+from .support import Api, Server, World, log_in, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-
-def _log_in(browser: Any, server: Server, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    page.goto(f"{server.base_url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    return page
 
 
 def test_a_wrong_password_keeps_you_on_the_login_page_with_a_message(browser: Any, server: Server) -> None:
@@ -41,7 +30,7 @@ def test_a_wrong_password_keeps_you_on_the_login_page_with_a_message(browser: An
 def test_supervisor_wallboard_shows_waiting_contacts_live(browser: Any, server: Server, world: World,
                                                           alpha: Api, tmp_path: Any) -> None:
     supervisor = world.user("supervisor")
-    page = _log_in(browser, server, supervisor.user["username"])
+    page = log_in(browser, server, supervisor.user["username"])
     assert page.url.endswith("/wallboard")
     queue = world.queues["A"]
     tile = page.locator(f"[data-queue='{queue['id']}']")
@@ -60,7 +49,7 @@ def test_supervisor_wallboard_shows_waiting_contacts_live(browser: Any, server: 
 
 def test_client_viewer_sees_only_her_tenants_queues_and_no_agents(browser: Any, server: Server,
                                                                   world: World) -> None:
-    page = _log_in(browser, server, world.viewer_api.user["username"])
+    page = log_in(browser, server, world.viewer_api.user["username"])
     page.locator(f"[data-queue='{world.queues['A']['id']}']").wait_for()
     assert page.locator(f"[data-queue='{world.queues['B']['id']}']").count() == 0
     assert page.locator("#agents").count() == 0
@@ -72,7 +61,7 @@ def test_agent_takes_a_call_from_offer_to_completion_on_her_desk(browser: Any, s
     agent = world.agent_api
     alpha.ok("PATCH", f"/programs/{world.programs['A']['id']}", json={"dispositions": [
         {"code": "resolved", "label": "Resolved"}, {"code": "referred", "label": "Referred elsewhere"}]})
-    page = _log_in(browser, server, agent.user["username"])
+    page = log_in(browser, server, agent.user["username"])
     assert page.url.endswith("/agent")
     page.select_option("#state", "available")
     page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('available')")
@@ -113,7 +102,7 @@ def test_agent_refers_a_caller_to_a_resource_found_in_the_directory(browser: Any
                                               "phone": "+1 800 555 0100", "when_to_use": "cannot pay this month"})
     alpha.ok("POST", "/referrals", 201, json={"program_id": program, "name": "Gas emergency line",
                                               "phone": "+1 800 555 0199", "when_to_use": "smell of gas"})
-    page = _log_in(browser, server, world.agent_api.user["username"])
+    page = log_in(browser, server, world.agent_api.user["username"])
     page.select_option("#state", "available")
     page.wait_for_function("document.querySelector('#mystate').textContent.startsWith('available')")
     created = alpha.ok("POST", "/interactions", 201, json={
@@ -139,7 +128,7 @@ def test_supervisor_changes_an_agents_state_from_the_wallboard(browser: Any, ser
                                                                alpha: Api) -> None:
     agent_id = world.agent["id"]
     alpha.ok("PUT", f"/agents/{agent_id}/state", json={"state": "available", "reason": None})
-    page = _log_in(browser, server, world.user("supervisor").user["username"])
+    page = log_in(browser, server, world.user("supervisor").user["username"])
     menu = page.locator(f"tr[data-agent='{agent_id}'] select.set-state")
     menu.wait_for()
     page.wait_for_selector(f"tr[data-agent='{agent_id}'] select.set-state option[value='paused:coaching']",

@@ -8,27 +8,18 @@ from typing import Any
 
 import pytest
 
-from .support import PASSWORD, Api, Server, World, screenshot, unique
+from .support import PASSWORD, Api, Server, World, log_in, screenshot, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # The same browser and launch flags as test_pages.py.
 
 
-def _log_in(browser: Any, server: Server, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server.base_url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    return page
-
 
 @pytest.fixture
 def admin(browser: Any, server: Server) -> Iterator[Any]:
     """A page logged in as operator alpha's admin; fails the test on any script error in the page."""
-    page = _log_in(browser, server, server.seeded.admins["alpha"])
+    page = log_in(browser, server, server.seeded.admins["alpha"])
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.on("dialog", lambda dialog: dialog.accept())  # "Delete …?"
@@ -275,7 +266,7 @@ def test_admin_writes_a_branching_script_an_article_a_canned_response_and_a_refe
 
 
 def test_a_supervisor_is_refused_the_admin_pages(browser: Any, server: Server, world: World) -> None:
-    page = _log_in(browser, server, world.user("supervisor").user["username"])
+    page = log_in(browser, server, world.user("supervisor").user["username"])
     assert page.get_by_role("link", name="Admin").count() == 0
     for path in ("/admin", "/admin/scripts"):
         page.goto(f"{server.base_url}{path}")

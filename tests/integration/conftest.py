@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
+import time
+from datetime import datetime, timedelta, timezone
+
 from hearthline.adapters.sql.store import SqlStore
+from hearthline.adapters.tone import VaderTone
+from hearthline.services.bus import InProcessEventBus
+from hearthline.services.platform import Platform
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -36,3 +42,20 @@ def store(store_url: str) -> Iterator[SqlStore]:
         yield sql_store
     finally:
         sql_store.close()
+
+
+class MiddayClock:
+    """Real time passing, starting at noon: today's statistics must not reset at midnight in the
+    middle of a test that runs at 23:59."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime(2026, 6, 1, 12, tzinfo=timezone.utc) + timedelta(seconds=time.monotonic() - self._start)
+
+
+@pytest.fixture
+def platform(store: SqlStore) -> Iterator[Platform]:
+    """The services over the real store (each backend), the in-process bus and a midday clock."""
+    yield Platform(store, InProcessEventBus(), MiddayClock(), tone=VaderTone())

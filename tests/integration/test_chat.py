@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from hearthline.adapters.sql import tables as t
-from hearthline.adapters.sql.store import SqlStore
 from hearthline.domain.agents import Agent, Medium, Presence
 from hearthline.domain.conversations import Sender
 from hearthline.domain.errors import (
@@ -26,23 +24,9 @@ from hearthline.domain.workflows import Target, Workflow
 from hearthline.services import admin
 from hearthline.services import conversations as talk
 from hearthline.services import interactions as work
-from hearthline.services.bus import InProcessEventBus
 from hearthline.services.chat import ChatLimits, ChatSession, CustomerChats
 from hearthline.services.platform import Platform
 
-from .conftest import BACKENDS
-from .test_router import MiddayClock
-
-
-@pytest.fixture(params=BACKENDS)
-def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
-    url = (f"sqlite:///{tmp_path}/chat.db" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_database"))
-    store = SqlStore(url)
-    store.start()
-    store.upgrade()
-    yield Platform(store, InProcessEventBus(), MiddayClock())
-    store.close()
 
 
 class FakeClock:

@@ -4,13 +4,10 @@ a completed e-mail thread that reopens."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hearthline.adapters.sql.store import SqlStore
-from hearthline.adapters.tone import VaderTone
 from hearthline.domain.agents import Agent, Presence
 from hearthline.domain.conversations import Sender
 from hearthline.domain.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
@@ -21,21 +18,8 @@ from hearthline.domain.queues import Queue
 from hearthline.services import admin, customers
 from hearthline.services import conversations as talk
 from hearthline.services import interactions as work
-from hearthline.services.bus import InProcessEventBus
 from hearthline.services.platform import Platform
 
-from .test_router import MiddayClock
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def platform(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = (f"sqlite:///{tmp_path}/talk.db" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_database"))
-    store = SqlStore(url)
-    store.start()
-    store.upgrade()
-    yield Platform(store, InProcessEventBus(), MiddayClock(), tone=VaderTone())
-    store.close()
 
 
 class Recorder:

@@ -48,26 +48,12 @@ from hearthline.services import interactions as work
 from hearthline.services.bus import InProcessEventBus
 from hearthline.services.platform import Platform
 
-from .test_router import MiddayClock
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
+from .conftest import MiddayClock
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(params=BACKENDS)
-def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
-    url = (f"sqlite:///{tmp_path}/mail.db" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_database"))
-    store = SqlStore(url)
-    store.start()
-    store.upgrade()
-    yield Platform(store, InProcessEventBus(), MiddayClock(), tone=VaderTone())
-    store.close()
 
 
 @pytest.fixture

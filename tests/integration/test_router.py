@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,8 @@ from hearthline.services.bus import InProcessEventBus
 from hearthline.services.platform import Platform
 from hearthline.services.router import RouterStopped
 
+from .conftest import MiddayClock
+
 
 class FlakyStore(SqlStore):
     """A real SQLite store whose next `fail` batch writes raise, as a full disk or a lost
@@ -34,17 +34,6 @@ class FlakyStore(SqlStore):
             self.fail -= 1
             raise OSError("disk full")
         super().save_changes(operator_id, changes)
-
-
-class MiddayClock:
-    """Real time passing, starting at noon: today's statistics must not reset at midnight in the
-    middle of a test that runs at 23:59."""
-
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime(2026, 6, 1, 12, tzinfo=timezone.utc) + timedelta(seconds=time.monotonic() - self._start)
 
 
 @pytest.fixture
