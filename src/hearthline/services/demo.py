@@ -20,7 +20,7 @@ from ..domain.referrals import Referral
 from ..domain.workflows import Route, Target, Workflow
 from . import admin
 from . import mail_setup
-from .demo_care import CARE_SKILL, seed_care
+from .demo_care import CARE_SKILL, seed_care, seed_care_history
 from .platform import Platform
 from .simulator import QueueTraffic
 
@@ -103,7 +103,7 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
     acme_billing = await admin.create_program(p, scope, acme.id, "Acme Energy — billing support")
     acme_sales = await admin.create_program(p, scope, acme.id, "Acme Energy — sales")
     bright_tech = await admin.create_program(p, scope, bright.id, "Brightside Telecom — technical support")
-    await seed_care(p, scope, acme.id)
+    care = await seed_care(p, scope, acme.id)
 
     def queue(program, name, **kw) -> Queue:  # type: ignore[no-untyped-def]
         return Queue("", "", "", program.id, name, **kw)
@@ -169,6 +169,8 @@ async def _create(p: Platform, scope: Scope, rng: random.Random) -> None:
                             display_name="Sam Supervisor")
     await admin.create_user(p, scope, username="acme-viewer", password=DEMO_PASSWORD, role=Role.CLIENT_VIEWER,
                             tenant_id=acme.id, display_name="Acme Energy (client)")
+    james = next(a for a in await admin.list_agents(p, scope) if a.name == "James Carter")
+    await seed_care_history(p, scope, care, james.id)
 
 
 async def _describe(p: Platform, scope: Scope) -> DemoWorld:

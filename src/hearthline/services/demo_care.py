@@ -8,8 +8,11 @@ articles, canned responses and the referral directory.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..domain.content import CannedResponse, KnowledgeArticle, Script, ScriptOption, ScriptStep
-from ..domain.organization import Disposition, Program, Scope, SkillDefinition
+from ..domain.agents import Presence
+from ..domain.organization import Disposition, Program, Role, Scope, SkillDefinition
 from ..domain.queues import Queue
 from ..domain.referrals import Referral
 from ..domain.workflows import Target, Workflow
@@ -72,7 +75,7 @@ async def seed_care(p, scope: Scope, tenant_id: str) -> Program:  # type: ignore
     program = await admin.create_program(p, scope, tenant_id, "Acme Energy — customer care")
     chat = await admin.create_queue(p, scope, Queue("", "", "", program.id, "Web chat", skills={CARE_SKILL: 1},
                                                     service_level_seconds=60, default_handle_seconds=240))
-    email_queue = await admin.create_queue(p, scope, Queue("", "", "", program.id, "Care email", skills={CARE_SKILL: 1},
+    await admin.create_queue(p, scope, Queue("", "", "", program.id, "Care email", skills={CARE_SKILL: 1},
                                              service_level_seconds=3600, max_asa_seconds=1800,
                                              max_ewt_seconds=3600, default_handle_seconds=300))
     workflow = await admin.create_workflow(p, scope, Workflow("", "", "", program.id, "Care intake", routes=(),
@@ -91,16 +94,32 @@ async def seed_care(p, scope: Scope, tenant_id: str) -> Program:  # type: ignore
     for first, last, email, phone, number, attributes in CUSTOMERS:
         await customers.create_customer(p, scope, tenant_id, first_name=first, last_name=last, email=email,
                                         phone=phone, external_id=number, attributes=attributes)
-    # Dana wrote last week (so her chat shows history), and an e-mail of hers waits for an agent.
-    dana = Customer(name="Dana Smith", email=CUSTOMERS[0][2])
-    for subject, text in (("Meter reading", "Hello, my meter reads 4410 today, please use it for my next bill."),
-                          ("Billed twice?", "Hi, I think I was charged twice for October. Can you check? "
-                                            "Account AC-10042. Thanks, Dana")):
-        mail = await work.create_interaction(p, scope, work.NewInteraction(
-            program.id, Channel.EMAIL, customer=dana, queue_id=email_queue.id, attributes={"subject": subject}))
-        await talk.add_message(p, mail, Sender.CUSTOMER, text, email={
-            "subject": subject, "from": dana.email, "to": "help@acme-energy.example",
-            "message_id": f"<{mail.id}@mail.example.com>"})
-        if subject == "Meter reading":
-            await work.abandon(p, scope, mail.id)  # long ago: it shows as history, not as work
     return program
+
+
+async def seed_care_history(p, scope: Scope, program: Program, agent_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Dana's past: an e-mail answered and completed by `agent_id` (so her chat shows history),
+    and a new e-mail of hers waiting for the care desk."""
+    email_queue = next(q for q in await admin.list_queues(p, scope, program.id) if q.name == "Care email")
+    dana = Customer(name="Dana Smith", email=CUSTOMERS[0][2])
+    agent = Scope(scope.operator_id, role=Role.AGENT, agent_id=agent_id)
+
+    async def mail(subject: str, text: str) -> Any:
+        made = await work.create_interaction(p, scope, work.NewInteraction(
+            program.id, Channel.EMAIL, customer=dana, queue_id=email_queue.id, attributes={"subject": subject}))
+        await talk.add_message(p, made, Sender.CUSTOMER, text, email={
+            "subject": subject, "from": {"address": dana.email, "name": dana.name},
+            "to": [{"address": "help@acme-energy.example", "name": None}],
+            "message_id": f"<{made.id}@mail.example.com>"})
+        return made
+
+    await work.set_agent_state(p, scope, agent_id, Presence.AVAILABLE, None)
+    first = await mail("Meter reading", "Hello, my meter reads 4410 today, please use it for my next bill.")
+    offer = next(o for o in await work.list_offers(p, scope, agent_id) if o["interaction_id"] == first.id)
+    await work.accept_offer(p, scope, agent_id, offer["id"])
+    await talk.post_agent_message(p, agent, first.id, "Thanks Dana, 4410 is on file for your next bill.")
+    await work.end(p, scope, first.id)
+    await work.complete(p, scope, first.id, disposition="resolved", notes="Reading 4410 entered.")
+    await work.set_agent_state(p, scope, agent_id, Presence.OFFLINE, None)
+    await mail("Billed twice?", "Hi, I think I was charged twice for October. Can you check? Account AC-10042. "
+               "Thanks, Dana")

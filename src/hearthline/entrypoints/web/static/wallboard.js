@@ -94,7 +94,11 @@ function renderAgents() {
         : el("span", {}, id.slice(0, 6).toUpperCase())) : ["—"]));
     }
     if (row.menu && document.activeElement !== row.menu) {
-      row.menu.value = a.presence === "paused" ? `paused:${a.reason}` : a.presence;
+      const value = a.presence === "paused" ? `paused:${a.reason}` : a.presence;
+      if (![...row.menu.options].some((o) => o.value === value)) {  // e.g. "missed", set by the router
+        row.menu.append(el("option", { value }, `Paused — ${a.reason}`));
+      }
+      row.menu.value = value;
     }
     return row.tr;
   }));
