@@ -506,3 +506,39 @@ def test_a_contact_center_restored_from_the_store_has_the_same_waiting_contacts(
     again = store.load_router_state(world.operator_id, START.replace(hour=0))
     assert [i.id for i in again["interactions"] if i.state is InteractionState.QUEUED] == [
         ix4.id, chat.id, ix6.id]  # in arrival (seq) order
+
+
+def test_migration_0005_gives_older_interactions_their_customer_key(store_url: str) -> None:
+    """Contacts stored before the screen-pop existed are found as a customer's history too."""
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    from alembic import command
+
+    from hearthline.adapters.sql.migrate import alembic_config, upgrade
+
+    engine = create_engine(store_url)
+    try:
+        upgrade(engine, "0004")
+        command.downgrade(alembic_config(engine), "0004")  # a database other tests took to the head: back to 0004
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO operators (id, name, missed_pause_code, created_at) "
+                              "VALUES ('o5', 'O', 'missed', '2026-01-01')"))
+            conn.execute(text("INSERT INTO tenants (id, operator_id, name, created_at) "
+                              "VALUES ('t5', 'o5', 'T', '2026-01-01')"))
+            conn.execute(text("INSERT INTO programs (id, operator_id, tenant_id, name, dispositions, created_at) "
+                              "VALUES ('p5', 'o5', 't5', 'P', '[]', '2026-01-01')"))
+            for n, customer in enumerate([{"email": " Dana@X.org"}, {"phone": "+15125550101", "email": "a@b"},
+                                          {"id": "C-1", "phone": "+1"}, {}]):
+                conn.execute(text(
+                    "INSERT INTO interactions (id, operator_id, tenant_id, program_id, channel, direction, state, "
+                    "priority, seq, created_at, customer, attributes, routing) VALUES (:id, 'o5', 't5', 'p5', "
+                    "'email', 'inbound', 'completed', 0, :n, '2026-01-01', :customer, '{}', '{}')"),
+                    {"id": f"i5-{n}", "n": n, "customer": json.dumps(customer)})
+        upgrade(engine)
+        with engine.begin() as conn:
+            keys = dict(conn.execute(text("SELECT id, customer_key FROM interactions WHERE operator_id = 'o5'")).all())
+        assert keys == {"i5-0": "dana@x.org", "i5-1": "+15125550101", "i5-2": "C-1", "i5-3": None}
+    finally:
+        engine.dispose()
