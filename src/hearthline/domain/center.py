@@ -19,7 +19,6 @@ Rules kept here:
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -30,6 +29,8 @@ from .expressions import Expression, ExpressionContext, compile_expression
 from .ids import AgentId, InteractionId, OfferId, ProgramId, QueueId, WorkflowId, new_id
 from .interactions import Interaction, InteractionState, TransferKind
 from .live import LiveNumbers
+from .restore import Restoring
+from .runtime import AgentRuntime, Changes, Offer, OfferStatus, ts as _ts
 from .organization import Operator, PauseReason, Program, SkillDefinition
 from .queues import Queue, Strategy
 from .routing import RoutingAgent, RoutingEngine, WaitingEntry
@@ -40,65 +41,7 @@ S = InteractionState
 TRANSFER_TO_AGENT_SECONDS = 30
 
 
-def _ts(at: datetime) -> float:
-    return at.timestamp()
-
-
-class OfferStatus:
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    TIMED_OUT = "timed_out"
-    WITHDRAWN = "withdrawn"
-    REVERTED = "reverted"
-
-
-@dataclass(slots=True)
-class Offer:
-    id: OfferId
-    interaction_id: InteractionId
-    agent_id: AgentId
-    created_at: datetime
-    expires_at: datetime
-    status: str = OfferStatus.PENDING
-    closed_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class AgentRuntime:
-    """An agent's profile and live routing state."""
-
-    profile: Agent
-    routing: RoutingAgent
-    presence: Presence = Presence.OFFLINE
-    pause_reason: str | None = None
-    state: AgentState = AgentState.OFFLINE
-    state_reason: str | None = None
-    state_since: datetime | None = None
-    segment: StateSegment | None = None
-    segment_seq: int = 0
-    contacts: set[InteractionId] = field(default_factory=set)
-    offer_id: OfferId | None = None
-    stats: AgentStats = field(default_factory=AgentStats)
-
-    @property
-    def id(self) -> AgentId:
-        return self.profile.id
-
-
-@dataclass(slots=True)
-class Changes:
-    events: list[Event] = field(default_factory=list)
-    interactions: dict[InteractionId, Interaction] = field(default_factory=dict)
-    agents: dict[AgentId, AgentRuntime] = field(default_factory=dict)
-    segments: list[StateSegment] = field(default_factory=list)
-    offers: dict[OfferId, Offer] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.events or self.interactions or self.agents or self.segments or self.offers)
-
-
-class ContactCenter(LiveNumbers):
+class ContactCenter(LiveNumbers, Restoring):
     def __init__(self, operator: Operator, *, offer_timeout_seconds: int = 20) -> None:
         self.operator = operator
         self.offer_timeout_seconds = offer_timeout_seconds
@@ -855,78 +798,3 @@ class ContactCenter(LiveNumbers):
         if interaction.state is S.QUEUED:
             self.engine.remove(interaction.id)
             self._requeue(interaction, now)
-
-    # ---- restart ----------------------------------------------------------------------------
-    def restore(self, *, agents: list[tuple[Agent, Presence, str | None, StateSegment | None]],
-                interactions: list[Interaction], pending_offers: list[Offer], now: datetime) -> None:
-        """Rebuild live state from the store after a start. `interactions` are today's and every
-        live one, in any order; configuration (queues, workflows, skills, pause reasons) must be
-        set first. Outstanding offers are reverted (the contact keeps its original place, the
-        agent keeps her presence) and recorded as OfferReverted."""
-        self._roll_day(now)
-        for agent, presence, reason, segment in agents:
-            runtime = self.set_agent(agent, now, restoring=True)
-            runtime.presence, runtime.pause_reason = presence, reason
-            if segment is not None and segment.end is None:
-                runtime.segment, runtime.segment_seq = segment, segment.seq
-                if segment.state is AgentState.AVAILABLE:  # idle since she became available
-                    runtime.routing.idle_since = _ts(segment.start)
-                runtime.state, runtime.state_reason, runtime.state_since = segment.state, segment.reason, segment.start
-        live = []
-        for interaction in sorted(interactions, key=lambda i: i.seq):
-            self._seq = max(self._seq, interaction.seq)
-            self._replay_stats(interaction)
-            if not interaction.state.terminal:
-                live.append(interaction)
-        for interaction in live:
-            self.interactions[interaction.id] = interaction
-            if interaction.state.with_agent and interaction.agent_id in self.agents:
-                self.agents[interaction.agent_id].contacts.add(interaction.id)  # type: ignore[index]
-                if interaction.wrap_up_deadline is not None:
-                    self._timer(interaction.wrap_up_deadline, "wrap_up", interaction.id)
-        for offer in pending_offers:
-            if offer.interaction_id in self.interactions:
-                offer.status, offer.closed_at = OfferStatus.REVERTED, now
-                self._touch_offer(offer)
-                self._emit(EventName.OFFER_REVERTED, now, interaction=self.interactions[offer.interaction_id],
-                           agent_id=offer.agent_id, offer_id=offer.id, reason="restart")
-        for interaction in live:
-            if interaction.state in (S.QUEUED, S.OFFERED, S.CREATED) and interaction.queue_id in self.queues:
-                interaction.state = S.QUEUED
-                self._touch(interaction)
-                self.engine.add(self._entry(interaction))
-                for deadline, kind in ((interaction.target_deadline, "target"),
-                                       (interaction.only_agent_until, "only_agent")):
-                    if deadline is not None:
-                        self._timer(deadline, kind, interaction.id)
-        for runtime in self.agents.values():
-            self._update_agent(runtime, now)
-        for runtime in sorted(self.agents.values(), key=lambda r: r.routing.idle_since):
-            self._dispatch_agent(runtime, now)
-
-    def _replay_stats(self, interaction: Interaction) -> None:
-        if interaction.queue_id is None or interaction.enqueued_at is None:
-            return
-        if self.day is not None and interaction.enqueued_at.astimezone(timezone.utc).date().isoformat() != self.day:
-            return
-        for visited in interaction.visited_queues:
-            self.queue_stats.setdefault(visited, QueueStats()).offered += 1
-            self.queue_medium[visited] = interaction.medium
-        for answered_in, wait in interaction.answers:
-            queue_then = self.queues.get(answered_in)
-            threshold = queue_then.service_level_seconds if queue_then else 20
-            self.queue_stats.setdefault(answered_in, QueueStats()).record_answer(wait, threshold)
-        stats = self.queue_stats.setdefault(interaction.queue_id, QueueStats())
-        if interaction.abandoned_at is not None:
-            stats.record_abandon(interaction.wait_seconds(interaction.abandoned_at))
-        handle = interaction.handle_seconds()
-        if handle is not None and interaction.state is S.COMPLETED:
-            stats.record_completion(handle)
-            runtime = self.agents.get(interaction.agent_id) if interaction.agent_id else None  # type: ignore[arg-type]
-            if runtime is not None:
-                runtime.stats.contacts += 1
-                runtime.stats.handle_seconds += handle
-                runtime.routing.contacts_today += 1
-        key = interaction.customer.key
-        if key and interaction.agent_id and interaction.state is S.COMPLETED:
-            self.last_agent_of_customer[key] = interaction.agent_id  # type: ignore[assignment]
