@@ -99,9 +99,11 @@ async def attachment(p: Platform, scope: Scope, attachment_id: str) -> tuple[Att
 # ---- writing ----------------------------------------------------------------------------------
 def _insert(p: Platform, interaction: Interaction, sender: Sender, body: str, now: datetime, *,
             agent_id: str | None, html: str | None, sentiment: float | None, client_ref: str | None,
-            email: dict[str, Any] | None, attachments: list[NewAttachment]) -> tuple[Message, bool]:
-    """Blocking: store the message with the next number. Returns (message, created); a message
-    whose client_ref is already stored is returned as it was (the sender retried)."""
+            email: dict[str, Any] | None, attachments: list[NewAttachment]
+            ) -> tuple[Message, tuple[list[float], bool] | bool | None]:
+    """Blocking: store the message with the next number. Returns (message, what happened): False
+    for a message whose client_ref is already stored (returned as it was: the sender retried),
+    else the customer's tone history after it (None for a message with no tone score)."""
     email_message_id = (email or {}).get("message_id")
     for _ in range(_SEQ_RETRIES):
         try:
@@ -135,7 +137,9 @@ def _insert(p: Platform, interaction: Interaction, sender: Sender, body: str, no
                         data=a.data, created_at=now))
                     infos.append(info)
                 message.attachments = tuple(infos)
-                return message, True
+                # read in the same transaction: the tone watch needs no second trip to the store
+                tone = _tone_history(conn, interaction.id) if sentiment is not None else None
+                return message, tone
         except IntegrityError:
             continue  # another message took this number (or the same client_ref) meanwhile: look again
     raise InvalidTransition("too many messages at once in this conversation; send again",
@@ -170,15 +174,16 @@ async def _add(p: Platform, interaction: Interaction, sender: Sender, body: str,
     if sender is Sender.CUSTOMER and p.tone is not None:
         sentiment = p.tone.score(body)
     now = p.clock.now()
-    message, created = await p.run(_insert, p, interaction, sender, body, now, agent_id=agent_id, html=html,
+    message, outcome = await p.run(_insert, p, interaction, sender, body, now, agent_id=agent_id, html=html,
                                    sentiment=sentiment, client_ref=client_ref, email=email,
                                    attachments=list(attachments or ()))
+    created = outcome is not False
     if created:
         await p.bus.publish([Event(EventName.MESSAGE_ADDED, now, interaction.operator_id, interaction.tenant_id,
                                    interaction.id, interaction.agent_id, interaction.queue_id,
                                    {"message": message.as_dict(with_html=False), "channel": str(interaction.channel)})])
-        if sentiment is not None:
-            await _watch_tone(p, interaction, now)
+        if isinstance(outcome, tuple):
+            await _watch_tone(p, interaction, *outcome)
     return message, created
 
 
@@ -244,19 +249,19 @@ async def agent_interaction(p: Platform, scope: Scope, interaction_id: str) -> I
 
 
 # ---- tone and alerts --------------------------------------------------------------------------
-async def _watch_tone(p: Platform, interaction: Interaction, now: datetime) -> None:
-    def scores_and_open_alert() -> tuple[list[float], bool]:
-        with p.store.begin() as conn:
-            scores = [s for (s,) in conn.execute(
-                select(t.messages.c.sentiment).where(
-                    (t.messages.c.interaction_id == interaction.id) & (t.messages.c.sender == str(Sender.CUSTOMER))
-                    & t.messages.c.sentiment.is_not(None)).order_by(t.messages.c.seq))]
-            alerted = conn.execute(select(t.alerts.c.id).where(
-                (t.alerts.c.interaction_id == interaction.id) & (t.alerts.c.kind == "tone")
-                & t.alerts.c.acknowledged_at.is_(None))).first() is not None
-            return scores, alerted
+def _tone_history(conn: Any, interaction_id: str) -> tuple[list[float], bool]:
+    """The customer's tone scores so far, oldest first, and whether a tone alert is open."""
+    scores = [score for (score,) in conn.execute(
+        select(t.messages.c.sentiment).where(
+            (t.messages.c.interaction_id == interaction_id) & (t.messages.c.sender == str(Sender.CUSTOMER))
+            & t.messages.c.sentiment.is_not(None)).order_by(t.messages.c.seq))]
+    alerted = conn.execute(select(t.alerts.c.id).where(
+        (t.alerts.c.interaction_id == interaction_id) & (t.alerts.c.kind == "tone")
+        & t.alerts.c.acknowledged_at.is_(None))).first() is not None
+    return scores, alerted
 
-    scores, alerted = await p.run(scores_and_open_alert)
+
+async def _watch_tone(p: Platform, interaction: Interaction, scores: list[float], alerted: bool) -> None:
     if alerted and TONE_WATCH.recovered(scores):
         return
     verdict = TONE_WATCH.verdict(scores, already_alerted=alerted)
