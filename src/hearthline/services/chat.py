@@ -327,8 +327,7 @@ class CustomerChats:
 
     async def _going_on(self, session: ChatSession) -> Interaction:
         """The interaction, unless the chat has ended (InvalidTransition)."""
-        fresh = await self.platform.run(_session_by_id, self.platform, session.id)
-        interaction = await self._interaction(fresh)
+        fresh, interaction = await self.platform.run(_session_and_interaction, self.platform, session.id)
         state, _ = chat_state(interaction.state, fresh.ended_at is not None)
         if state is ChatState.ENDED:
             raise InvalidTransition("the chat has ended", state=str(state))
@@ -610,6 +609,21 @@ def _session_by_id(p: Platform, session_id: str) -> ChatSession:
     if row is None:
         raise NotFound("chat session", session_id)
     return ChatSession.of(row)
+
+
+def _session_and_interaction(p: Platform, session_id: str) -> tuple[ChatSession, Interaction]:
+    """Blocking: the session as stored now and its interaction, in one transaction."""
+    with p.store.begin() as conn:
+        row = conn.execute(select(t.chat_sessions).where(t.chat_sessions.c.id == session_id)).mappings().first()
+        if row is None:
+            raise NotFound("chat session", session_id)
+        session = ChatSession.of(row)
+        found = conn.execute(select(t.interactions).where(
+            (t.interactions.c.id == session.interaction_id)
+            & (t.interactions.c.operator_id == session.scope.operator_id))).mappings().first()
+    if found is None:
+        raise NotFound("interaction", session.interaction_id)
+    return session, m.interaction_from_row(found)
 
 
 def _snapshot(p: Platform, session_id: str) -> tuple[ChatSession, Interaction, str | None]:
