@@ -127,7 +127,7 @@ class LiveFeed:
 
     # ---- the connection ---------------------------------------------------------------------
     async def run(self, websocket: WebSocket) -> None:
-        unsubscribe = self.platform.bus.subscribe(self.on_events)
+        unsubscribe = self.platform.bus.subscribe(self.on_events, agent_id=self.agent_id)
         sender = asyncio.create_task(self._send_loop(websocket))
         receiver = asyncio.create_task(self._receive_loop(websocket))
         try:
