@@ -10,6 +10,7 @@ PACKAGES=(
     "chromium /usr/bin/chromium"
     "wrk /usr/bin/wrk"
     "dovecot-imapd /usr/lib/dovecot/imap"
+    "sip-tester /usr/bin/sipp"
 )
 
 missing=()
