@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -82,6 +83,29 @@ async def _authenticate(websocket: WebSocket) -> Caller | None:
     return Caller(user, scope)
 
 
+async def serve(websocket: WebSocket, sending: Coroutine[Any, Any, None], receiving: Coroutine[Any, Any, None],
+                report: Callable[[asyncio.Task[None]], None]) -> None:
+    """Run a socket's sender and receiver until either ends (the peer left, or sending failed):
+    stop the other, `report` how the first one ended, and close the socket if it is still open."""
+    sender, receiver = asyncio.create_task(sending), asyncio.create_task(receiving)
+    try:
+        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await task
+        for task in done:
+            report(task)
+    finally:
+        sender.cancel()
+        receiver.cancel()
+    if websocket.application_state is WebSocketState.CONNECTED \
+            and websocket.client_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code=CLOSE_GOING_AWAY)
+
+
 class LiveFeed:
     """One connection: a bus subscriber that only records what happened (it runs inside the
     router's publish and must never wait), and a sender that turns that into messages."""
@@ -128,25 +152,11 @@ class LiveFeed:
     # ---- the connection ---------------------------------------------------------------------
     async def run(self, websocket: WebSocket) -> None:
         unsubscribe = self.platform.bus.subscribe(self.on_events, agent_id=self.agent_id)
-        sender = asyncio.create_task(self._send_loop(websocket))
-        receiver = asyncio.create_task(self._receive_loop(websocket))
         try:
-            done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                    await task
-            for task in done:
-                self._report(task, websocket)
+            await serve(websocket, self._send_loop(websocket), self._receive_loop(websocket),
+                        lambda task: self._report(task, websocket))
         finally:
             unsubscribe()
-            sender.cancel()
-            receiver.cancel()
-        if websocket.application_state is WebSocketState.CONNECTED \
-                and websocket.client_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=CLOSE_GOING_AWAY)
 
     def _report(self, task: asyncio.Task[None], websocket: WebSocket) -> None:
         if task.cancelled():

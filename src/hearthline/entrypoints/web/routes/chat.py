@@ -35,7 +35,6 @@ unknown token (start a new chat), 1001 server going away.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from pathlib import Path
@@ -55,6 +54,7 @@ from ....services.chat import (
     MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_PAGE_URL_CHARS, ChatLimits, ChatSession, CustomerChats,
 )
 from ..deps import bearer_token
+from ..ws import serve
 from ..schemas.common import In, Out, Ref, Text
 from .auth import client_address
 
@@ -67,7 +67,6 @@ WIDGET_FILE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 WIDGET_CACHE_CONTROL = "public, max-age=600"  # no versioned URL (the tag is pasted once): short, revalidated
 CLOSE_NO_TOKEN = 4401
 CLOSE_UNKNOWN_SESSION = 4404
-CLOSE_GOING_AWAY = 1001
 ClientRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -281,24 +280,8 @@ async def customer_socket(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNKNOWN_SESSION, reason="no such chat")
         return
     feed = chats.feed(session, after_seq=_after_seq(websocket))
-    sender = asyncio.create_task(feed.run(websocket.send_json))
-    receiver = asyncio.create_task(_drain(websocket))
-    try:
-        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await task
-        for task in done:
-            _report(task, websocket, session)
-    finally:
-        sender.cancel()
-        receiver.cancel()
-    if websocket.application_state is WebSocketState.CONNECTED \
-            and websocket.client_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await websocket.close(code=CLOSE_GOING_AWAY)
+    await serve(websocket, feed.run(websocket.send_json), _drain(websocket),
+                lambda task: _report(task, websocket, session))
 
 
 async def _drain(websocket: WebSocket) -> None:
