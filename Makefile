@@ -33,7 +33,7 @@ unit: install
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 bench: install system-deps
-	@for f in bench/routing.py bench/http_create.py; do \
+	@for f in bench/routing.py bench/http_create.py bench/realtime.py; do \
 		test -f "$$f" || { echo "error: $$f is missing" >&2; exit 1; }; \
 	done
 	$(PY) bench/routing.py

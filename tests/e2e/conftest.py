@@ -69,6 +69,15 @@ def world(alpha: Api) -> World:
     return make_world(alpha)
 
 
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own for the chat tests: every chat here comes from 127.0.0.1, more than the
+    default allows, and agents take their time."""
+    yield from _running(tmp_path_factory, "chat", {
+        "HEARTHLINE_CHAT_SESSIONS_PER_MINUTE": "1000", "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+        "HEARTHLINE_OFFER_TIMEOUT_SECONDS": "120"})
+
+
 # ---- the app in-process -----------------------------------------------------------------------
 @pytest.fixture
 def app_client(tmp_path: Path) -> Iterator[InProcess]:

@@ -25,18 +25,6 @@ OTHER_SITE = "https://shop.client.example"
 
 
 @pytest.fixture(scope="module")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own: every chat here comes from 127.0.0.1, more than the default allows."""
-    server = Server(tmp_path_factory.mktemp("chat"), {
-        "HEARTHLINE_CHAT_SESSIONS_PER_MINUTE": "1000", "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
-        "HEARTHLINE_OFFER_TIMEOUT_SECONDS": "60"}).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def admin(chat_server: Server) -> Iterator[Api]:
     with chat_server.client() as http:
         yield chat_server.admin(http)

@@ -53,17 +53,6 @@ HOST_PAGE = """<!doctype html>
 
 # ---- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("widget"), {
-        "HEARTHLINE_CHAT_SESSIONS_PER_MINUTE": "1000", "HEARTHLINE_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
-        "HEARTHLINE_OFFER_TIMEOUT_SECONDS": "120"}).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def admin(chat_server: Server) -> Iterator[Api]:
     with chat_server.client() as http:
         yield chat_server.admin(http)

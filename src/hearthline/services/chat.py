@@ -364,8 +364,7 @@ class CustomerChats:
         customer left the chat" is written to the conversation and the agent completes it.
         Idempotent: ending an ended chat changes nothing. Returns the view without transcript."""
         p = self.platform
-        fresh = await p.run(_session_by_id, p, session.id)
-        interaction = await self._interaction(fresh)
+        fresh, interaction = await p.run(_session_and_interaction, p, session.id)
         state, _ = chat_state(interaction.state, fresh.ended_at is not None)
         if state is ChatState.WAITING:
             try:
@@ -389,8 +388,7 @@ class CustomerChats:
         if comment is not None and (not isinstance(comment, str) or comment.strip()):
             text = clean_text(comment, "comment", MAX_COMMENT_CHARS)
         p = self.platform
-        fresh = await p.run(_session_by_id, p, session.id)
-        interaction = await self._interaction(fresh)
+        fresh, interaction = await p.run(_session_and_interaction, p, session.id)
         state, _ = chat_state(interaction.state, fresh.ended_at is not None)
         if state is not ChatState.ENDED:
             raise InvalidTransition("rate the chat once it has ended", state=str(state))
@@ -406,8 +404,7 @@ class CustomerChats:
         server has no e-mail transcript; nothing is recorded); an error of the sender passes
         through and nothing is recorded either."""
         p = self.platform
-        fresh = await p.run(_session_by_id, p, session.id)
-        interaction = await self._interaction(fresh)
+        fresh, interaction = await p.run(_session_and_interaction, p, session.id)
         state, _ = chat_state(interaction.state, fresh.ended_at is not None)
         if state is not ChatState.ENDED:
             raise InvalidTransition("the transcript is sent once the chat has ended", state=str(state))
@@ -600,14 +597,6 @@ def _session_by_hash(p: Platform, hashed: str) -> ChatSession:
         row = conn.execute(select(t.chat_sessions).where(t.chat_sessions.c.token_hash == hashed)).mappings().first()
     if row is None:
         raise NotFound("chat session", "(this token)")
-    return ChatSession.of(row)
-
-
-def _session_by_id(p: Platform, session_id: str) -> ChatSession:
-    with p.store.begin() as conn:
-        row = conn.execute(select(t.chat_sessions).where(t.chat_sessions.c.id == session_id)).mappings().first()
-    if row is None:
-        raise NotFound("chat session", session_id)
     return ChatSession.of(row)
 
 
